@@ -1,0 +1,530 @@
+"""The backward engine: ``backward()`` and ``grad()``.
+
+The traversal is PyTorch's: count each node's consumers among the nodes reachable from
+the roots; a node is ready once all its consumers have run (its output gradients are then
+summed); among ready nodes the most recently created (highest sequence number) runs
+first, and ``AccumulateGrad`` (sequence 2**64-1) runs as soon as it is ready. Traversal
+is iterative, so graph depth is not limited by Python's recursion limit.
+
+In a plain backward grad mode is off while formulas run, so no graph is built; with
+``create_graph=True`` it is on and the gradients carry their own graph.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+import warnings
+from typing import Any, Sequence
+
+from gradviz.engine import events, function
+from gradviz.engine.function import AccumulateGrad, Node
+from gradviz.engine.grad_mode import _grad_enabled
+from gradviz.engine.tensor import Tensor, _make
+
+__all__ = ["backward", "grad", "BackwardAborted"]
+
+_CREATE_GRAPH_WARNING = (
+    "Using backward() with create_graph=True will create a reference cycle between the "
+    "parameter and its gradient which can cause a memory leak. We recommend using "
+    "autograd.grad when creating the graph to avoid this. If you have to use this function, "
+    "make sure to reset the .grad fields of your parameters to None after use to break the "
+    "cycle and avoid the leak."
+)
+
+
+class BackwardAborted(Exception):
+    """Raised by a listener (the debugger's quit) to stop a backward pass.
+
+    The engine restores every ``.grad`` it had already written, then re-raises.
+    """
+
+
+def _as_tuple(x: Any) -> tuple[Any, ...]:
+    if x is None:
+        return ()
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _size(shape: Sequence[int]) -> str:
+    return f"torch.Size([{', '.join(str(s) for s in shape)}])"
+
+
+def _make_grads(outputs: tuple[Tensor, ...], grads: tuple[Any, ...]) -> list[Tensor]:
+    result = []
+    for i, out in enumerate(outputs):
+        g = grads[i] if i < len(grads) else None
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            xp_ones = out._data * 0 + 1
+            result.append(_make(xp_ones, False, None, 0))
+            continue
+        if not isinstance(g, Tensor):
+            from gradviz.engine.creation import tensor as _tensor  # noqa: PLC0415
+
+            g = _tensor(g, dtype=out.dtype)
+        if g._data.shape != out._data.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {_size(g._data.shape)} and "
+                f"output[{i}] has a shape of {_size(out._data.shape)}."
+            )
+        if g._data.dtype != out._data.dtype:
+            g = _make(g._data.astype(out._data.dtype), g._requires_grad, None, 0)
+        result.append(g)
+    return result
+
+
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Accumulate into ``.grad`` the gradients of ``tensors`` with respect to the leaves.
+
+    Args:
+        tensors: the tensors to differentiate (usually one scalar loss).
+        grad_tensors: gradients with respect to each tensor (None for scalars).
+        retain_graph: keep saved tensors for another backward (default: create_graph).
+        create_graph: record the backward itself so it can be differentiated.
+        inputs: accumulate only into these tensors.
+
+    Raises:
+        RuntimeError: as PyTorch does for a tensor without grad_fn, a non-scalar root
+            without a gradient, a gradient of the wrong shape, freed saved tensors or a
+            saved tensor modified in place.
+    """
+    roots = _as_tuple(tensors)
+    grads = _as_tuple(grad_tensors) if not isinstance(grad_tensors, Tensor) else (grad_tensors,)
+    if create_graph:
+        warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
+    targets = _as_tuple(inputs) if inputs is not None else None
+    _Engine(roots, grads, retain_graph, create_graph, targets, accumulate=True).run()
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Return the gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
+
+    Args:
+        outputs: tensors to differentiate; several are summed.
+        inputs: tensors to differentiate with respect to.
+        grad_outputs: gradients with respect to each output (None for scalars).
+        retain_graph: keep saved tensors for another backward (default: create_graph).
+        create_graph: record the backward so the result can be differentiated again.
+        allow_unused: return None instead of raising for inputs not in the graph.
+        is_grads_batched: unsupported; must be False.
+        materialize_grads: return zeros instead of None for unused inputs.
+
+    Returns:
+        One gradient per input, as a tuple.
+
+    Raises:
+        RuntimeError: an input does not require grad, or is unused and allow_unused is
+            False, and the errors of ``backward``.
+    """
+    if is_grads_batched:
+        raise NotImplementedError("gradviz.autograd.grad does not support is_grads_batched=True")
+    roots = _as_tuple(outputs)
+    targets = _as_tuple(inputs)
+    grads = _as_tuple(grad_outputs) if not isinstance(grad_outputs, Tensor) else (grad_outputs,)
+    for t in targets:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if materialize_grads:
+        allow_unused = True
+    engine = _Engine(roots, grads, retain_graph, create_graph, targets, accumulate=False)
+    captured = engine.run()
+    result = []
+    for i, t in enumerate(targets):
+        g = captured.get(i)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"The differentiated Tensor at index {i} appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior."
+                )
+            if materialize_grads:
+                g = _make(t._data * 0, False, None, 0)
+        result.append(g)
+    return tuple(result)
+
+
+class _Engine:
+    """One backward pass (an object so its state does not leak between passes)."""
+
+    def __init__(
+        self,
+        roots: tuple[Tensor, ...],
+        grads: tuple[Any, ...],
+        retain_graph: bool | None,
+        create_graph: bool,
+        targets: tuple[Tensor, ...] | None,
+        accumulate: bool,
+    ) -> None:
+        self.roots = roots
+        self.retain_graph = create_graph if retain_graph is None else retain_graph
+        self.create_graph = create_graph
+        self.accumulate = accumulate
+        self.targets = targets
+        for i, t in enumerate(roots):
+            if not t._requires_grad:
+                raise RuntimeError(
+                    f"element {i} of tensors does not require grad and does not have a grad_fn"
+                )
+        self.root_grads = _make_grads(roots, grads)
+        self.captured: dict[int, Tensor] = {}
+        # (node, output_nr) -> target index, for grad() of non-leaves and inputs= of non-leaves
+        self.capture_at: dict[tuple[Node, int], int] = {}
+        self.capture_leaf: dict[Node, int] = {}
+        if targets is not None:
+            for i, t in enumerate(targets):
+                if t._grad_fn is None:
+                    self.capture_leaf[t._grad_accumulator()] = i
+                else:
+                    self.capture_at[(t._grad_fn, t._output_nr)] = i
+        self.undo: list[tuple[Tensor, Any, Any]] | None = None
+
+    def run(self) -> dict[int, Tensor]:
+        listening = bool(events.bus.listeners)
+        start = time.perf_counter()
+        if listening:
+            self.undo = []
+        completed = False
+        try:
+            self._run(listening)
+            completed = True
+        except BaseException:
+            if self.undo:
+                for t, old, old_data in reversed(self.undo):
+                    if old is not None and old_data is not None:
+                        old._data[...] = old_data
+                    t._grad = old
+            raise
+        finally:
+            if listening:
+                events.bus.emit(
+                    events.BackwardFinished(self.roots, time.perf_counter() - start, completed)
+                )
+        return self.captured
+
+    def _run(self, listening: bool) -> None:
+        root_nodes: list[tuple[Node, int, Tensor]] = []
+        for t, g in zip(self.roots, self.root_grads):
+            node = t._grad_fn
+            root_nodes.append((node, t._output_nr, g) if node is not None else (t._grad_accumulator(), 0, g))
+
+        # Count dependencies over everything reachable from the roots.
+        deps: dict[Node, int] = {}
+        seen = {n for n, _, _ in root_nodes}
+        stack = list(seen)
+        order: list[Node] = []
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            for fn, _ in node.next_functions:
+                if fn is None:
+                    continue
+                deps[fn] = deps.get(fn, 0) + 1
+                if fn not in seen:
+                    seen.add(fn)
+                    stack.append(fn)
+        needed = self._needed(order) if self.targets is not None else None
+
+        buffers: dict[Node, list[Any]] = {}
+        for node, nr, g in root_nodes:
+            buf = buffers.get(node)
+            if buf is None:
+                buf = buffers[node] = [None] * max(len(node._out_meta), 1)
+            buf[nr] = g if buf[nr] is None else _add(buf[nr], g)
+        if listening:
+            events.bus.emit(
+                events.BackwardStarted(
+                    self.roots,
+                    tuple(self.root_grads),
+                    tuple(n for n in seen if needed is None or n in needed),
+                    self.create_graph,
+                    self.retain_graph,
+                    self.accumulate,
+                )
+            )
+
+        heap: list[tuple[int, int, Node]] = []
+        tie = 0
+        for node in buffers:
+            if deps.get(node, 0) == 0:
+                heapq.heappush(heap, (-node._seq, tie, node))
+                tie += 1
+        prev_mode = _grad_enabled[0]
+        _grad_enabled[0] = self.create_graph
+        index = 0
+        try:
+            while heap:
+                _, _, node = heapq.heappop(heap)
+                grads = buffers.pop(node, None)
+                if needed is not None and node not in needed:
+                    continue
+                if grads is None or all(g is None for g in grads):
+                    out = None
+                else:
+                    out = self._execute(node, grads, listening, index)
+                    index += 1
+                for k, (fn, nr) in enumerate(node.next_functions):
+                    if fn is None:
+                        continue
+                    g = out[k] if out is not None else None
+                    if g is not None:
+                        buf = buffers.get(fn)
+                        if buf is None:
+                            buf = buffers[fn] = [None] * max(len(fn._out_meta), 1)
+                        buf[nr] = g if buf[nr] is None else _add(buf[nr], g)
+                    remaining = deps[fn] - 1
+                    deps[fn] = remaining
+                    if remaining == 0:
+                        heapq.heappush(heap, (-fn._seq, tie, fn))
+                        tie += 1
+        finally:
+            _grad_enabled[0] = prev_mode
+
+    def _needed(self, order: list[Node]) -> set[Node]:
+        """Return the nodes from which a capture target can be reached."""
+        goal = set(self.capture_leaf) | {n for n, _ in self.capture_at}
+        needed: set[Node] = set()
+        # ``order`` is a DFS pre-order from the roots; iterate to a fixed point, which for a
+        # DAG visited in reverse pre-order converges in a few sweeps.
+        changed = True
+        while changed:
+            changed = False
+            for node in reversed(order):
+                if node in needed:
+                    continue
+                if node in goal or any(fn in needed for fn, _ in node.next_functions if fn is not None):
+                    needed.add(node)
+                    changed = True
+        return needed
+
+    def _execute(self, node: Node, grads: list[Any], listening: bool, index: int) -> tuple[Any, ...] | None:
+        if node._tensor_hooks:
+            for nr, hooks in node._tensor_hooks.items():
+                if grads[nr] is not None:
+                    for hook in tuple(hooks.values()):
+                        grads[nr] = _call_tensor_hook(hook, grads[nr])
+        if node._retained:
+            for nr, ref in node._retained.items():
+                t = ref()
+                if t is not None and grads[nr] is not None:
+                    g = grads[nr] if self.create_graph else _make(grads[nr]._data, False, None, 0)
+                    t._grad = g if t._grad is None else _add(t._grad, g)
+        if self.capture_at:
+            for nr in range(len(grads)):
+                i = self.capture_at.get((node, nr))
+                if i is not None and grads[nr] is not None:
+                    self._capture(i, grads[nr])
+        if type(node) is AccumulateGrad:
+            self._accumulate(node, grads[0], listening, index)
+            return None
+        if node._pre_hooks:
+            for hook in tuple(node._pre_hooks.values()):
+                replaced = hook(tuple(grads))
+                if replaced is not None:
+                    grads = list(replaced)
+        if node._freed:
+            raise RuntimeError(function.FREED_MESSAGE)
+        out_meta = node._out_meta
+        if getattr(node, "_materialize", True):
+            for i, g in enumerate(grads):
+                if g is None:
+                    shape, dtype = out_meta[i]
+                    grads[i] = _zeros_like_meta(grads, shape, dtype)
+        grads_in = tuple(grads)
+        if listening:
+            events.bus.emit(events.NodeWillRun(node, grads_in, index))
+            start = time.perf_counter()
+        out = node._apply_backward(grads_in)  # type: ignore[attr-defined]
+        out = self._check_outputs(node, out)
+        if function._anomaly["enabled"] and function._anomaly["check_nan"]:
+            _check_nan(node, out)
+        if node._post_hooks:
+            for hook in tuple(node._post_hooks.values()):
+                replaced = hook(out, grads_in)
+                if replaced is not None:
+                    out = tuple(replaced)
+        if listening:
+            events.bus.emit(
+                events.NodeExecuted(node, grads_in, out, index, time.perf_counter() - start)
+            )
+        if not self.retain_graph:
+            node._release()
+        return out
+
+    def _check_outputs(self, node: Node, out: tuple[Any, ...]) -> tuple[Any, ...]:
+        meta = node._in_meta
+        n = len(meta)
+        if len(out) != n:
+            if len(out) > n and all(g is None for g in out[n:]):
+                out = out[:n]
+            else:
+                raise RuntimeError(
+                    f"function {node.name()} returned an incorrect number of gradients "
+                    f"(expected {n}, got {len(out)})"
+                )
+        fixed = None
+        for i, g in enumerate(out):
+            m = meta[i]
+            if g is None or m is None:
+                if g is not None and m is None:
+                    if fixed is None:
+                        fixed = list(out)
+                    fixed[i] = None
+                continue
+            if not isinstance(g, Tensor):
+                raise TypeError(
+                    f"function {node.name()} returned a {type(g).__name__} as gradient {i}; "
+                    "backward must return Tensors or None"
+                )
+            shape, dtype = m
+            data = g._data
+            if data.shape != shape or data.dtype != dtype:
+                if fixed is None:
+                    fixed = list(out)
+                fixed[i] = _conform(node, i, g, shape, dtype)
+        return tuple(fixed) if fixed is not None else out
+
+    def _capture(self, i: int, g: Tensor) -> None:
+        prev = self.captured.get(i)
+        self.captured[i] = g if prev is None else _add(prev, g)
+
+    def _accumulate(self, node: AccumulateGrad, g: Tensor, listening: bool, index: int) -> None:
+        var = node.variable
+        if var._hooks:
+            for hook in tuple(var._hooks.values()):
+                g = _call_tensor_hook(hook, g)
+        if node._pre_hooks:
+            for hook in tuple(node._pre_hooks.values()):
+                replaced = hook((g,))
+                if replaced is not None:
+                    g = replaced[0]
+        if listening:
+            events.bus.emit(events.NodeWillRun(node, (g,), index))
+            start = time.perf_counter()
+        i = self.capture_leaf.get(node)
+        if i is not None:
+            self._capture(i, g)
+        if self.accumulate and (self.targets is None or i is not None):
+            if self.undo is not None:
+                old = var._grad
+                self.undo.append((var, old, old._data.copy() if old is not None else None))
+            if g._data.dtype != var._data.dtype:
+                g = _make(g._data.astype(var._data.dtype), g._requires_grad, g._grad_fn, g._output_nr)
+            if var._grad is None:
+                if self.create_graph:
+                    var._grad = g if g._grad_fn is not None else _make(g._data.copy(), False, None, 0)
+                else:
+                    var._grad = _make(g._data.copy(), False, None, 0)
+            elif self.create_graph or var._grad._requires_grad:
+                var._grad = var._grad + g
+            else:
+                var._grad._data += g._data
+            if var._post_accumulate_hooks:
+                for hook in tuple(var._post_accumulate_hooks.values()):
+                    hook(var)
+            if listening:
+                events.bus.emit(events.GradAccumulated(var, g, node))
+        if node._post_hooks:
+            for hook in tuple(node._post_hooks.values()):
+                hook((), (g,))
+        if listening:
+            events.bus.emit(events.NodeExecuted(node, (g,), (), index, time.perf_counter() - start))
+
+
+def _add(a: Tensor, b: Tensor) -> Tensor:
+    if _grad_enabled[0] and (a._requires_grad or b._requires_grad):
+        return a + b
+    return _make(a._data + b._data, False, None, 0)
+
+
+def _zeros_like_meta(grads: list[Any], shape: tuple[int, ...], dtype: Any) -> Tensor:
+    ref = next(g for g in grads if g is not None)._data
+    xp = function.np if type(ref) is function.np.ndarray else ref.__array_namespace__()
+    return _make(xp.zeros(shape, dtype=dtype), False, None, 0)
+
+
+def _call_tensor_hook(hook: Any, g: Tensor) -> Tensor:
+    result = hook(g)
+    if result is None:
+        return g
+    if result._data.shape != g._data.shape:
+        name = getattr(hook, "__name__", repr(hook))
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    return result
+
+
+def _expandable(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
+    if len(shape) > len(to):
+        return False
+    for s, t in zip(reversed(shape), reversed(to)):
+        if s != t and s != 1:
+            return False
+    return True
+
+
+def _conform(node: Node, i: int, g: Tensor, shape: tuple[int, ...], dtype: Any) -> Tensor:
+    """Sum a broadcast gradient back to its input's shape and cast it to its dtype."""
+    if g._data.shape != shape:
+        if not _expandable(shape, g._data.shape):
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                f"{list(g._data.shape)} but expected shape compatible with {list(shape)}"
+            )
+        from gradviz.engine import ops  # noqa: PLC0415
+
+        g = ops.sum_to_size(g, shape)
+    if g._data.dtype != dtype:
+        g = g.to(function_dtype(dtype)) if g._requires_grad else _make(g._data.astype(dtype), False, None, 0)
+    return g
+
+
+def function_dtype(np_dtype: Any) -> Any:
+    from gradviz.engine.dtypes import from_numpy_dtype  # noqa: PLC0415
+
+    return from_numpy_dtype(np_dtype)
+
+
+def _check_nan(node: Node, out: tuple[Any, ...]) -> None:
+    xp_isnan = None
+    for i, g in enumerate(out):
+        if g is None:
+            continue
+        data = g._data
+        if data.dtype.kind != "f":
+            continue
+        if xp_isnan is None:
+            from gradviz.engine.backend import namespace  # noqa: PLC0415
+
+            xp_isnan = namespace(data).isnan
+        if bool(xp_isnan(data).any()):
+            name = node.name()
+            stack = node.metadata.get("traceback_")
+            if stack:
+                warnings.warn(
+                    f"Error detected in {name}. Traceback of forward call that caused the error:\n"
+                    + "".join(stack),
+                    UserWarning,
+                    stacklevel=2,
+                )
+            raise RuntimeError(f"Function '{name}' returned nan values in its {i}th output.")
+
+

@@ -1,0 +1,451 @@
+"""Tensor creation: ``tensor``, ``zeros``, ``randn``, ``arange``, ... and the random generator.
+
+Random numbers come from one NumPy ``Generator`` seeded by :func:`manual_seed` (a fixed
+default seed makes programs reproducible). They are drawn on the host and moved to the
+requested device, so the same seed gives the same numbers on every device. They are
+not PyTorch's numbers: code that must match PyTorch exactly should copy values across.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Sequence
+
+import numpy as np
+
+from gradviz.engine import backend
+from gradviz.engine import dtypes as _dt
+from gradviz.engine.ops._base import register
+from gradviz.engine.tensor import Tensor, _make
+
+__all__ = [
+    "tensor",
+    "as_tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "eye",
+    "arange",
+    "linspace",
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "manual_seed",
+    "seed",
+    "initial_seed",
+    "get_rng_state",
+    "set_rng_state",
+]
+
+_DEFAULT_SEED = 67280421310721  # PyTorch's default CPU seed, for familiarity
+_rng: list[Any] = [None, _DEFAULT_SEED]
+
+
+def _random() -> np.random.Generator:
+    """Return the process-wide random generator."""
+    if _rng[0] is None:
+        _rng[0] = np.random.default_rng(_rng[1])
+    return _rng[0]
+
+
+def manual_seed(seed: int) -> Any:
+    """Seed the random generator so random tensors repeat from run to run.
+
+    Example:
+        >>> import gradviz
+        >>> _ = gradviz.manual_seed(0); a = gradviz.rand(2)
+        >>> _ = gradviz.manual_seed(0); bool((a == gradviz.rand(2)).all())
+        True
+    """
+    seed = operator.index(seed)
+    _rng[1] = seed
+    _rng[0] = np.random.default_rng(seed & 0xFFFFFFFFFFFFFFFF)
+    return _Generator()
+
+
+class _Generator:
+    """What ``manual_seed`` returns (PyTorch returns its generator)."""
+
+    def initial_seed(self) -> int:
+        """Return the seed last set."""
+        return _rng[1]
+
+
+def seed() -> int:
+    """Seed the generator from the operating system's entropy and return the seed."""
+    s = int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
+    manual_seed(s)
+    return s
+
+
+def initial_seed() -> int:
+    """Return the seed last set with :func:`manual_seed`."""
+    return _rng[1]
+
+
+def get_rng_state() -> dict[str, Any]:
+    """Return the generator's state (to restore with :func:`set_rng_state`)."""
+    return _random().bit_generator.state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore a state returned by :func:`get_rng_state`."""
+    _random().bit_generator.state = state
+
+
+# ---------------------------------------------------------------------------- conversion
+
+
+def _infer_dtype(data: Any) -> _dt.dtype:
+    kinds = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, Tensor):
+            kinds.add(x.dtype)
+        elif isinstance(x, bool | np.bool_):
+            kinds.add("b")
+        elif isinstance(x, int | np.integer):
+            kinds.add("i")
+        elif isinstance(x, float | np.floating):
+            kinds.add("f")
+        elif isinstance(x, complex):
+            raise TypeError("complex tensors are not supported by gradviz")
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif hasattr(x, "dtype"):
+            kinds.add(_dt.from_numpy_dtype(np.dtype(x.dtype)))
+        else:
+            raise TypeError(
+                f"Could not infer dtype of {type(x).__name__}"
+            )
+
+    walk(data)
+    tensor_dtypes = [k for k in kinds if isinstance(k, _dt.dtype)]
+    if "f" in kinds:
+        if any(d.is_floating_point for d in tensor_dtypes):
+            return max((d for d in tensor_dtypes if d.is_floating_point), key=lambda d: d.np.itemsize)
+        return _dt.get_default_dtype()
+    if tensor_dtypes:
+        out = tensor_dtypes[0]
+        for d in tensor_dtypes[1:]:
+            out = _dt._promote(out, d)
+        if "i" in kinds and out.category < 1:
+            return _dt.int64
+        return out
+    if "i" in kinds:
+        return _dt.int64
+    if "b" in kinds:
+        return _dt.bool
+    return _dt.get_default_dtype()
+
+
+def _host_list(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return backend.to_host(x._data)
+    if isinstance(x, (list, tuple)):
+        return [_host_list(y) for y in x]
+    return x
+
+
+def _to_array(data: Any, dtype: Any, device: Any) -> Any:
+    """Return ``data`` (nested lists, scalars, arrays, Tensors) as an array of the device."""
+    want = None if dtype is None else _dt.to_dtype(dtype)
+    dev = None if device is None else backend.device(device)
+    if isinstance(data, Tensor):
+        arr = data._data
+        if want is not None and arr.dtype != want.np:
+            arr = backend.namespace(arr).astype(arr, want.np)
+        return arr if dev is None else backend.transfer(arr, dev)
+    if hasattr(data, "__array_namespace__") and not isinstance(data, np.ndarray):
+        arr = data
+        if want is not None and arr.dtype != want.np:
+            arr = backend.namespace(arr).astype(arr, want.np)
+        return arr if dev is None else backend.transfer(arr, dev)
+    if isinstance(data, np.ndarray | np.generic):
+        host = np.asarray(data)
+        if host.dtype.kind not in "biuf":
+            raise TypeError(
+                f"can't convert np.ndarray of type {host.dtype}. The only supported types are: "
+                "float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
+            )
+        if want is not None:
+            host = host.astype(want.np)
+    else:
+        kind = want if want is not None else _infer_dtype(data)
+        try:
+            host = np.asarray(_host_list(data), dtype=kind.np)
+        except ValueError as err:
+            raise ValueError(
+                f"expected a rectangular nested list of numbers, got {_describe(data)} ({err})"
+            ) from None
+    host = np.ascontiguousarray(host)
+    if dev is None or dev.type == "cpu":
+        return host.copy() if host.base is not None or not host.flags.writeable else host
+    return backend.transfer(host, dev)
+
+
+def _describe(data: Any) -> str:
+    text = repr(data)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Return a new tensor holding a copy of ``data``.
+
+    Args:
+        data: a number, a (nested) list or tuple, a NumPy array or another tensor.
+        dtype: the dtype; inferred from ``data`` when None (floats → the default dtype).
+        device: where the data lives (``"cpu"``, ``"cuda"``).
+        requires_grad: whether to record operations on it for autograd.
+
+    Example:
+        >>> import gradviz
+        >>> gradviz.tensor([1.0, 2.0], requires_grad=True)
+        tensor([1., 2.], requires_grad=True)
+    """
+    arr = _to_array(data, dtype, device)
+    if isinstance(data, Tensor) or (isinstance(data, np.ndarray) and arr is data):
+        arr = backend.namespace(arr).asarray(arr, copy=True)
+    return _leaf(arr, requires_grad)
+
+
+def _leaf(arr: Any, requires_grad: bool) -> Tensor:
+    if requires_grad and arr.dtype.kind not in "fc":
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+    return _make(arr, requires_grad, None, 0)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Return ``data`` as a tensor, sharing memory with a NumPy array or tensor when possible."""
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    if isinstance(data, np.ndarray) and dtype is None and device is None and data.dtype.kind in "biuf":
+        return _make(data, False, None, 0)
+    return _make(_to_array(data, dtype, device), False, None, 0)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """Return a tensor that shares memory with the NumPy ``array``.
+
+    Example:
+        >>> import numpy as np, gradviz
+        >>> a = np.zeros(2); t = gradviz.from_numpy(a); a[0] = 5; t
+        tensor([5., 0.], dtype=gradviz.float64)
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"can't convert np.ndarray of type {array.dtype}. The only supported types are: "
+            "float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
+        )
+    return _make(array, False, None, 0)
+
+
+# ---------------------------------------------------------------------------- filled tensors
+
+
+def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        size = tuple(size[0])
+    try:
+        shape = tuple(operator.index(s) for s in size)
+    except TypeError:
+        bad = next(s for s in size if not isinstance(s, int))
+        raise TypeError(
+            f"expected a sequence of integers as the size, but got {type(bad).__name__} "
+            f"({bad!r}) in {tuple(size)}"
+        ) from None
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+    return shape
+
+
+def _xp(device: Any) -> tuple[Any, Any]:
+    dev = backend.device(device) if device is not None else backend.default_device()
+    return dev, dev.xp
+
+
+def _filled(shape: tuple[int, ...], value: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+    dt = _dt.to_dtype(dtype) if dtype is not None else None
+    if dt is None:
+        dt = _dt.result_type(value) if not isinstance(value, float) else _dt.get_default_dtype()
+    dev, xp = _xp(device)
+    arr = xp.full(shape, value, dtype=dt.np) if dev.type == "cpu" else backend.transfer(np.full(shape, value, dtype=dt.np), dev)
+    return _leaf(arr, requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Return a tensor of zeros of the given size (default dtype float32)."""
+    return _filled(_size(size), 0, dtype or _dt.get_default_dtype(), device, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Return a tensor of ones of the given size."""
+    return _filled(_size(size), 1, dtype or _dt.get_default_dtype(), device, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Return a tensor of the given size (gradviz fills it with zeros)."""
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Return a tensor of the given size filled with ``fill_value``."""
+    return _filled(_size((size,)), fill_value, dtype, device, requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Return a 2-D tensor with ones on the diagonal."""
+    dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    return _leaf(_on(np.eye(n, m, dtype=dt.np), device), requires_grad)
+
+
+def _on(host: np.ndarray, device: Any) -> Any:
+    dev = backend.device(device) if device is not None else backend.default_device()
+    return host if dev.type == "cpu" else backend.transfer(host, dev)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Return ``start, start + step, ...`` up to (not including) ``end``.
+
+    Example:
+        >>> import gradviz
+        >>> gradviz.arange(3)
+        tensor([0, 1, 2])
+    """
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        dt = _dt.result_type(start, end, step)
+    else:
+        dt = _dt.to_dtype(dtype)
+    n = max(math.ceil((end - start) / step), 0)
+    host = (start + step * np.arange(n, dtype=np.float64)) if dt.is_floating_point else np.arange(start, end, step)
+    return _leaf(_on(host.astype(dt.np), device), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Return ``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    return _leaf(_on(np.linspace(start, end, steps).astype(dt.np), device), requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Return samples of U(0, 1) of the given size."""
+    dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    return _leaf(_on(_random().random(_size(size)).astype(dt.np), device), requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Return samples of N(0, 1) of the given size."""
+    dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    return _leaf(_on(_random().standard_normal(_size(size)).astype(dt.np), device), requires_grad)
+
+
+def randint(low: int, high: Any = None, size: Any = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Return random integers in ``[low, high)`` of the given size (``randint(high, size)`` too)."""
+    if size is None:
+        low, high, size = 0, low, high
+    elif isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    dt = _dt.to_dtype(dtype) if dtype is not None else _dt.int64
+    host = _random().integers(low, high, _size((size,))).astype(dt.np)
+    return _leaf(_on(host, device), requires_grad)
+
+
+def randperm(n: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Return a random permutation of ``0 .. n-1``."""
+    dt = _dt.to_dtype(dtype) if dtype is not None else _dt.int64
+    return _leaf(_on(_random().permutation(n).astype(dt.np), device), requires_grad)
+
+
+def _like(x: Tensor, dtype: Any, device: Any) -> tuple[tuple[int, ...], Any, Any]:
+    return tuple(x.shape), dtype or x.dtype, device if device is not None else x.device
+
+
+def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    """Return zeros with ``input``'s shape, dtype and device."""
+    shape, dt, dev = _like(input, dtype, device)
+    return zeros(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    """Return ones with ``input``'s shape, dtype and device."""
+    shape, dt, dev = _like(input, dtype, device)
+    return ones(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    """Return an (zero-filled) tensor with ``input``'s shape, dtype and device."""
+    return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    """Return ``fill_value`` everywhere, with ``input``'s shape, dtype and device."""
+    shape, dt, dev = _like(input, dtype, device)
+    return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    """Return U(0, 1) samples with ``input``'s shape, dtype and device."""
+    shape, dt, dev = _like(input, dtype, device)
+    return rand(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    """Return N(0, 1) samples with ``input``'s shape, dtype and device."""
+    shape, dt, dev = _like(input, dtype, device)
+    return randn(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low: int, high: Any = None, *, dtype: Any = None, device: Any = None) -> Tensor:  # noqa: A002
+    """Return random integers with ``input``'s shape."""
+    shape, dt, dev = _like(input, dtype, device)
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, shape, dtype=dt, device=dev)
+
+
+# ---------------------------------------------------------------------------- Tensor.new_*
+
+
+def _new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_zeros(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_ones(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+for _name, _fn in (
+    ("new_tensor", _new_tensor),
+    ("new_zeros", _new_zeros),
+    ("new_ones", _new_ones),
+    ("new_empty", _new_zeros),
+    ("new_full", _new_full),
+):
+    register(_name, function=False)(_fn)
+    setattr(Tensor, _name, _fn)

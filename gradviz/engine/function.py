@@ -1,0 +1,635 @@
+"""Backward nodes and the one way to declare a differentiable op: ``Function``.
+
+Every differentiable op is a ``Function`` with ``forward(ctx, ...)`` and
+``backward(ctx, *grads)``. The ``ctx`` *is* the backward node (``grad_fn``), as in
+PyTorch: its class name is the label users see (``MulBackward0``,
+``LinearFunctionBackward``). There are two flavours of the same machinery:
+
+* :class:`Function` is what users subclass. ``forward`` receives Tensors (grad mode is
+  off inside it) and the node is named ``<ClassName>Backward``.
+* :class:`Op` is how gradviz declares its built-in ops. ``forward`` receives the raw
+  arrays of the inputs (the kernel), the node name is PyTorch's (``node = "MulBackward0"``),
+  and the saved tensors are declared by name (``saves = ("self", "other")``) so they are
+  exposed as ``_saved_self``, ``_saved_other``, ``_saved_result`` as in PyTorch.
+
+Backward formulas are written with Tensor ops, so ``create_graph=True`` works for every
+op. The engine (``autograd.py``) undoes broadcasting, validates what ``backward``
+returns and names the node when it is wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+import traceback
+import weakref
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from gradviz.engine import events
+from gradviz.engine.events import Handle
+from gradviz.engine.grad_mode import _grad_enabled, _inference, no_grad
+
+__all__ = ["Node", "AccumulateGrad", "Function", "BackwardCFunction", "Op", "FunctionCtx"]
+
+# Assigned by gradviz.engine.tensor once Tensor exists (the two modules need each other).
+Tensor: Any = None
+_make: Any = None
+
+_sequence = itertools.count()
+_anomaly = {"enabled": False, "check_nan": True}
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+_INFERENCE_SAVE_MESSAGE = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a "
+    "clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead "
+    "of `torch.inference_mode()`."
+)
+
+
+class Node:
+    """A node of the backward graph (a ``grad_fn``).
+
+    Attributes:
+        next_functions: one ``(node, output_nr)`` pair per input slot; ``(None, 0)`` for an
+            input that needs no gradient.
+        metadata: a dict for the user; anomaly mode stores ``traceback_`` here.
+        module: dotted path of the module whose forward created the node, or None.
+    """
+
+    next_functions: tuple[tuple[Node | None, int], ...] = ()
+    module: str | None = None
+    _saved: dict[str, Any] | None = None
+    _freed = False
+    _pre_hooks: dict[int, Callable[..., Any]] | None = None
+    _post_hooks: dict[int, Callable[..., Any]] | None = None
+    _tensor_hooks: dict[int, dict[int, Callable[..., Any]]] | None = None
+    _retained: dict[int, Any] | None = None
+    _metadata: dict[str, Any] | None = None
+    _seq = 0
+    _out_meta: tuple[Any, ...] = ()
+    _in_meta: tuple[Any, ...] = ()
+    attrs: ClassVar[tuple[str, ...]] = ()
+
+    def name(self) -> str:
+        """Return the node's name, as PyTorch's ``Node.name()`` does."""
+        return type(self).__name__
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A dict attached to the node (anomaly mode keeps the forward stack here)."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    @property
+    def requires_grad(self) -> bool:
+        """Always True for a node in a graph."""
+        return True
+
+    def _sequence_nr(self) -> int:
+        return self._seq
+
+    def register_prehook(self, fn: Callable[..., Any]) -> Handle:
+        """Call ``fn(grad_outputs)`` before the node runs; it may return new grads.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+        """
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        key = next(_hook_ids)
+        self._pre_hooks[key] = fn
+        return Handle(self._pre_hooks, key)
+
+    def register_hook(self, fn: Callable[..., Any]) -> Handle:
+        """Call ``fn(grad_inputs, grad_outputs)`` after the node ran; it may return new grad_inputs.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+        """
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        key = next(_hook_ids)
+        self._post_hooks[key] = fn
+        return Handle(self._post_hooks, key)
+
+    def attributes(self) -> dict[str, Any]:
+        """Return the op's non-tensor arguments (``dim``, ``keepdim``, ...) by name."""
+        return {name: getattr(self, name, None) for name in self.attrs}
+
+    def saved_items(self) -> list[tuple[str, Any]]:
+        """Return ``(name, value)`` for every saved tensor or array, without unpacking.
+
+        Values are Tensors for saved inputs, and arrays for saved results and buffers.
+
+        Raises:
+            RuntimeError: the saved tensors were freed by a backward pass.
+        """
+        if self._freed:
+            raise RuntimeError(FREED_MESSAGE)
+        if not self._saved:
+            return []
+        return [(name, slot[1]) for name, slot in self._saved.items()]
+
+    def _unpack(self, name: str) -> Any:
+        if self._freed:
+            raise RuntimeError(FREED_MESSAGE)
+        slot = self._saved[name]  # type: ignore[index]
+        kind, value, version, counter = slot
+        if kind == "array":
+            return value
+        current = counter[0] if counter is not None else 0
+        if version != current:
+            _raise_version_error(self, name, value, version, current)
+        if kind == "result":
+            return _make(value, True, self, slot_output_nr(name))
+        return value
+
+    def _release(self) -> None:
+        if self._saved is not None:
+            self._saved = None
+            self._freed = True
+
+    def __getattr__(self, name: str) -> Any:
+        # NOTE: only reached for attributes not found normally: PyTorch's _saved_<name>.
+        if name.startswith("_saved_"):
+            key = name[7:]
+            saved = self.__dict__.get("_saved")
+            if saved is not None and key in saved:
+                return self._unpack(key)
+            if self.__dict__.get("_freed") and key in _saved_names(self):
+                raise RuntimeError(FREED_MESSAGE)
+            if key in type(self).attrs:
+                return self.__dict__.get(key)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+
+_hook_ids = itertools.count()
+
+
+def slot_output_nr(name: str) -> int:
+    """Return the output index of a saved result slot named ``result`` or ``result<i>``."""
+    return int(name[6:]) if len(name) > 6 else 0
+
+
+def _saved_names(node: Node) -> tuple[str, ...]:
+    op = getattr(type(node), "_op", None)
+    return tuple(getattr(op, "saves", ())) if op is not None else ()
+
+
+def _raise_version_error(node: Node, name: str, value: Any, saved: int, current: int) -> None:
+    data = value._data if isinstance(value, Tensor) else value
+    tname = _type_name(data)
+    shape = ", ".join(str(s) for s in data.shape)
+    producer = node.name()
+    if name.startswith("result"):
+        origin = f"output {slot_output_nr(name)} of {_short_name(producer)}"
+    else:
+        fn = value._grad_fn if isinstance(value, Tensor) else None
+        origin = (
+            f"output {value._output_nr} of {_short_name(fn.name())}"
+            if fn is not None
+            else "a leaf tensor"
+        )
+    hint = (
+        "Hint: the backtrace further above shows the operation that failed to compute its "
+        "gradient. The variable in question was changed in there or anywhere later. Good luck!"
+        if _anomaly["enabled"]
+        else "Hint: enable anomaly detection to find the operation that failed to compute its "
+        "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+    )
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{tname} [{shape}]], which is {origin}, is at version "
+        f"{current}; expected version {saved} instead. {hint}"
+    )
+
+
+def _short_name(node_name: str) -> str:
+    base = node_name.split("Backward")[0]
+    return base or node_name
+
+
+_TYPE_NAMES = {
+    "float32": "torch.FloatTensor",
+    "float64": "torch.DoubleTensor",
+    "float16": "torch.HalfTensor",
+    "int64": "torch.LongTensor",
+    "int32": "torch.IntTensor",
+    "bool": "torch.BoolTensor",
+}
+
+
+def _type_name(data: Any) -> str:
+    return _TYPE_NAMES.get(str(data.dtype), f"torch.{data.dtype}Tensor")
+
+
+class AccumulateGrad(Node):
+    """The node that adds a gradient into a leaf's ``.grad`` (one per leaf).
+
+    Attributes:
+        variable: the leaf tensor.
+    """
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+        self._seq = 2**64 - 1
+        self.next_functions = ()
+
+    def name(self) -> str:
+        """Return PyTorch's C++ name, ``torch::autograd::AccumulateGrad``."""
+        return "torch::autograd::AccumulateGrad"
+
+
+class FunctionCtx:
+    """The ``ctx`` API shared by user Functions and built-in ops."""
+
+    needs_input_grad: tuple[bool, ...] = ()
+    _materialize = True
+    _non_differentiable: tuple[Any, ...] = ()
+    _dirty: tuple[Any, ...] = ()
+    _to_save: tuple[Any, ...] | None = None
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep tensors for backward; read them back with ``ctx.saved_tensors``."""
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """The saved tensors, checked against in-place changes since they were saved.
+
+        Raises:
+            RuntimeError: they were freed by a backward pass, or one was modified in place.
+        """
+        saved = self.__dict__.get("_saved")
+        if saved is None:
+            if self.__dict__.get("_freed"):
+                raise RuntimeError(FREED_MESSAGE)
+            return ()
+        return tuple(self._unpack(name) for name in saved if not name.startswith("_"))  # type: ignore[attr-defined]
+
+    @property
+    def saved_variables(self) -> tuple[Any, ...]:
+        """Deprecated alias of ``saved_tensors``."""
+        return self.saved_tensors
+
+    def mark_non_differentiable(self, *tensors: Any) -> None:
+        """Declare outputs that have no gradient (integer indices, masks)."""
+        self._non_differentiable = tensors
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        """Declare inputs that forward modified in place."""
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Choose whether missing output gradients reach ``backward`` as zeros (default) or None."""
+        self._materialize = bool(value)
+
+
+class BackwardCFunction(Node, FunctionCtx):
+    """Base of the nodes of user-defined Functions (``<ClassName>Backward``)."""
+
+    _function: ClassVar[type[Function]]
+    _arg_is_tensor: tuple[bool, ...] = ()
+
+    def _apply_backward(self, grads: tuple[Any, ...]) -> tuple[Any, ...]:
+        fn = self._function
+        result = fn.backward(self, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        expected = len(self._arg_is_tensor)
+        name = type(self).__name__
+        if len(result) < expected or any(g is not None for g in result[expected:]):
+            raise RuntimeError(
+                f"function {name} returned an incorrect number of gradients "
+                f"(expected {expected}, got {len(result)})"
+            )
+        out = []
+        for i, is_tensor in enumerate(self._arg_is_tensor):
+            g = result[i]
+            if is_tensor:
+                out.append(g)
+            elif g is not None:
+                raise RuntimeError(
+                    f"function {name} returned a gradient different than None at position "
+                    f"{i + 1}, but the corresponding forward input was not a Variable"
+                )
+        return tuple(out)
+
+
+class Function:
+    """Base class for differentiable operations written by users, as in PyTorch.
+
+    Subclass it with static ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)``
+    (or ``forward(*args)`` plus ``setup_context(ctx, inputs, output)``), then call
+    ``MyFunction.apply(...)``. The node in the graph is named ``MyFunctionBackward``.
+
+    Example:
+        >>> import gradviz
+        >>> class Double(gradviz.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         return x * 2
+        ...     @staticmethod
+        ...     def backward(ctx, g):
+        ...         return g * 2
+        >>> y = Double.apply(gradviz.ones(2, requires_grad=True))
+        >>> y.grad_fn.name()
+        'DoubleBackward'
+    """
+
+    _node_cls: ClassVar[type[BackwardCFunction]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        op = globals().get("Op")
+        if op is None:  # defining Op itself
+            return
+        if "_node_cls" not in cls.__dict__ and not issubclass(cls, op):
+            cls._node_cls = type(f"{cls.__name__}Backward", (BackwardCFunction,), {"_function": cls})
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        """Compute the outputs from the inputs (override this)."""
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx: Any, *grad_outputs: Any) -> Any:
+        """Return one gradient per forward input, None where there is none (override this)."""
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD.")
+
+    setup_context: Any = None
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run ``forward`` and, when grad mode is on and an input requires grad, record a node."""
+        node = cls._node_cls.__new__(cls._node_cls)
+        is_tensor = tuple(isinstance(a, Tensor) for a in args)
+        needs = tuple(t and a._requires_grad for t, a in zip(is_tensor, args))
+        node.needs_input_grad = needs
+        node._arg_is_tensor = is_tensor
+        record = _grad_enabled[0] and any(needs)
+        with no_grad():
+            if cls.setup_context is not None and cls.setup_context is not Function.setup_context:
+                output = cls.forward(*args, **kwargs)
+                cls.setup_context(node, args, output)
+            else:
+                output = cls.forward(node, *args, **kwargs)
+        if not record:
+            return output
+        single = not isinstance(output, tuple)
+        outputs = (output,) if single else output
+        tensor_inputs = tuple(a for a in args if isinstance(a, Tensor))
+        wrapped = []
+        non_diff = {id(t) for t in node._non_differentiable}
+        input_ids = {id(t) for t in tensor_inputs}
+        for nr, out in enumerate(outputs):
+            if not isinstance(out, Tensor):
+                wrapped.append(out)
+                continue
+            if id(out) in input_ids and id(out) not in {id(t) for t in node._dirty}:
+                out = _make(out._data, False, None, 0)  # an input returned as-is becomes a view
+            if id(out) in non_diff or not out.dtype.is_floating_point:
+                out._requires_grad = False
+            else:
+                out._requires_grad = True
+                out._grad_fn = node
+                out._output_nr = nr
+            wrapped.append(out)
+        _connect(node, tensor_inputs, tuple(w for w in wrapped if isinstance(w, Tensor)))
+        to_save = node._to_save
+        if to_save:
+            node._saved = {}
+            out_ids = {id(w): i for i, w in enumerate(wrapped)}
+            for k, t in enumerate(to_save):
+                if t is None:
+                    node._saved[f"{k}"] = ("array", None, 0, None)
+                elif id(t) in out_ids:
+                    node._saved[f"result{out_ids[id(t)]}"] = _save_result(t)
+                else:
+                    node._saved[f"{k}"] = _save_input(t)
+            node._to_save = None
+        return wrapped[0] if single else tuple(wrapped)
+
+
+def _save_input(t: Any) -> tuple[str, Any, int, Any]:
+    if t._is_inference and not _inference[0]:
+        raise RuntimeError(_INFERENCE_SAVE_MESSAGE)
+    counter = t._version_counter
+    return ("input", t, counter[0] if counter is not None else 0, counter)
+
+
+def _save_result(t: Any) -> tuple[str, Any, int, Any]:
+    counter = t._version_counter
+    if counter is None:
+        counter = t._version_counter = [0]
+    return ("result", t._data, counter[0], counter)
+
+
+def _connect(node: Node, inputs: tuple[Any, ...], outputs: tuple[Any, ...]) -> None:
+    """Fill a new node's edges and metadata and announce it."""
+    node._seq = next(_sequence)
+    edges = []
+    meta = []
+    for x in inputs:
+        if isinstance(x, Tensor) and x._requires_grad:
+            fn = x._grad_fn
+            edges.append((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0))
+            meta.append((x._data.shape, x._data.dtype))
+        else:
+            edges.append((None, 0))
+            meta.append(None)
+    node.next_functions = tuple(edges)
+    node._in_meta = tuple(meta)
+    node._out_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
+    if events._module_stack:
+        node.module = events._module_stack[-1]
+    if _anomaly["enabled"]:
+        node.metadata["traceback_"] = _forward_stack()
+    if events.bus.listeners:
+        events.bus.emit(events.NodeCreated(node, inputs, outputs, node.module))
+
+
+def _forward_stack() -> list[str]:
+    frames = traceback.extract_stack()
+    keep = [f for f in frames if "/gradviz/engine/" not in f.filename.replace("\\", "/")]
+    return traceback.format_list(keep)
+
+
+class _NullCtx(FunctionCtx):
+    """The ctx that ops get when no graph is recorded: saving is a no-op."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pass
+
+    def save_array(self, name: str, array: Any) -> None:
+        pass
+
+
+_NULL_CTX = _NullCtx()
+
+
+class OpNode(Node, FunctionCtx):
+    """Base of the nodes of built-in ops; the subclass name is PyTorch's node name."""
+
+    _op: ClassVar[type[Op]]
+
+    def save_array(self, name: str, array: Any) -> None:
+        """Keep an array computed in forward (a mask, indices) for backward, freed with the rest."""
+        if self._saved is None:
+            self._saved = {}
+        self._saved[name] = ("array", array, 0, None)
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """The saved tensors in the op's ``saves`` order."""
+        return tuple(self._unpack(name) for name in self._op.saves)
+
+    def _apply_backward(self, grads: tuple[Any, ...]) -> tuple[Any, ...]:
+        result = self._op.backward(self, *grads)
+        return result if isinstance(result, tuple) else (result,)
+
+
+class Op(Function):
+    """Base of gradviz's built-in ops (see the module docstring).
+
+    Class attributes:
+        node: PyTorch's node name for this overload (``"MulBackward0"``).
+        inputs: names of the positional inputs (``("self", "other")``).
+        saves: which inputs (by name) or outputs (``"result"``, ``"result1"``) to save.
+        attrs: names of ctx attributes that are the op's parameters, shown by renderers.
+        promotes: apply PyTorch's dtype promotion to the result (binary arithmetic).
+        view: the output shares its input's data and version counter.
+        differentiable: False for ops without gradient (comparisons).
+        non_differentiable_outputs: indices of outputs that never require grad.
+    """
+
+    node: ClassVar[str] = ""
+    inputs: ClassVar[tuple[str, ...]] = ("self",)
+    saves: ClassVar[tuple[str, ...]] = ()
+    promotes: ClassVar[bool] = False
+    view: ClassVar[bool] = False
+    differentiable: ClassVar[bool] = True
+    non_differentiable_outputs: ClassVar[tuple[int, ...]] = ()
+    _node_cls: ClassVar[type[OpNode]]  # type: ignore[assignment]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.node:
+            node_cls = type(cls.node, (OpNode,), {"_op": cls, "attrs": cls.__dict__.get("attrs", getattr(cls, "attrs", ()))})
+            node_cls.__module__ = "gradviz.engine.nodes"
+            cls._node_cls = node_cls  # type: ignore[assignment]
+
+    attrs: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Any:
+        """Run the kernel on the inputs' arrays and record a node when a graph is needed."""
+        datas = []
+        requires = False
+        first = None
+        for x in inputs:
+            if isinstance(x, Tensor):
+                data = x._data
+                if first is None:
+                    first = data
+                elif type(data) is not type(first) or (type(data) is not np.ndarray and _dev(data) != _dev(first)):
+                    _raise_device_mismatch(cls, inputs)
+                datas.append(data)
+                if x._requires_grad:
+                    requires = True
+            else:
+                datas.append(x)
+        if requires and _grad_enabled[0] and cls.differentiable:
+            node = cls._node_cls.__new__(cls._node_cls)
+            node.needs_input_grad = tuple(isinstance(x, Tensor) and x._requires_grad for x in inputs)
+            out = cls.forward(node, *datas, **params)
+            return _finish(cls, node, inputs, out)
+        out = cls.forward(_NULL_CTX, *datas, **params)
+        if type(out) is tuple:
+            return tuple(_make(cls._fix_dtype(o, inputs) if cls.promotes else o, False, None, 0) for o in out)
+        if cls.promotes:
+            out = cls._fix_dtype(out, inputs)
+        t = _make(out, False, None, 0)
+        if cls.view and first is not None:
+            _share_view(t, inputs[0])
+        return t
+
+    @classmethod
+    def _fix_dtype(cls, out: Any, inputs: tuple[Any, ...]) -> Any:
+        dtypes = {x._data.dtype for x in inputs if isinstance(x, Tensor)}
+        if len(dtypes) == 1 and out.dtype in dtypes:
+            return out
+        from gradviz.engine.dtypes import result_type  # noqa: PLC0415 - cold path
+
+        want = result_type(*inputs).np
+        if cls.promotes == "float" and want.kind != "f":
+            from gradviz.engine.dtypes import get_default_dtype  # noqa: PLC0415
+
+            want = get_default_dtype().np
+        return out if out.dtype == want else out.astype(want)
+
+
+def _dev(data: Any) -> Any:
+    return getattr(getattr(data, "device", None), "id", data.__class__)
+
+
+def _raise_device_mismatch(cls: type[Op], inputs: tuple[Any, ...]) -> None:
+    from gradviz.errors import DeviceError  # noqa: PLC0415 - error path
+
+    lines = [f"{cls.__name__.lower()}: expected all tensors to be on the same device, but found"]
+    for i, x in enumerate(inputs):
+        if isinstance(x, Tensor):
+            lines.append(f"  input {i}  {tuple(x.shape)} {x.dtype.name} {x.device}")
+    lines.append("Fix: move the tensors to one device with .to(device) before the op.")
+    raise DeviceError("\n".join(lines))
+
+
+def _share_view(out: Any, base: Any) -> None:
+    counter = base._version_counter
+    if counter is None:
+        counter = base._version_counter = [0]
+    out._version_counter = counter
+    out._base = base._base if base._base is not None else base
+
+
+def _finish(cls: type[Op], node: OpNode, inputs: tuple[Any, ...], out: Any) -> Any:
+    multi = type(out) is tuple
+    outs = out if multi else (out,)
+    if cls.promotes:
+        outs = tuple(cls._fix_dtype(o, inputs) for o in outs)
+    nondiff = cls.non_differentiable_outputs
+    tensors = []
+    for nr, o in enumerate(outs):
+        if nr in nondiff or o.dtype.kind not in "fc":
+            tensors.append(_make(o, False, None, 0))
+        else:
+            tensors.append(_make(o, True, node, nr))
+    saves = cls.saves
+    if saves:
+        saved = node._saved
+        if saved is None:
+            saved = node._saved = {}
+        names = cls.inputs
+        for name in saves:
+            if name.startswith("result"):
+                saved[name] = _save_result(tensors[slot_output_nr(name)])
+            else:
+                x = inputs[names.index(name)]
+                saved[name] = _save_input(x) if isinstance(x, Tensor) else ("array", x, 0, None)
+    if cls.view:
+        _share_view(tensors[0], inputs[0])
+    _connect(node, inputs, tuple(tensors))
+    return tuple(tensors) if multi else tensors[0]

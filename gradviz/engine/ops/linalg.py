@@ -1,0 +1,282 @@
+"""Matrix products: matmul (dispatching like PyTorch), mm, mv, bmm, dot, addmm, outer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gradviz.engine import backend
+from gradviz.engine.ops import shape as S
+from gradviz.engine.ops._base import Op, Tensor, register
+
+
+def _mm_kernel(a: Any, b: Any) -> Any:
+    return backend.namespace(a).matmul(a, b)
+
+
+class Mm(Op):
+    node = "MmBackward0"
+    inputs = ("self", "mat2")
+    saves = ("self", "mat2")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        return _mm_kernel(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (mm(g, S.t(b)) if need[0] else None), (mm(S.t(a), g) if need[1] else None)
+
+
+class Bmm(Op):
+    node = "BmmBackward0"
+    inputs = ("self", "mat2")
+    saves = ("self", "mat2")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        return _mm_kernel(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga = bmm(g, S.transpose(b, 1, 2)) if need[0] else None
+        gb = bmm(S.transpose(a, 1, 2), g) if need[1] else None
+        return ga, gb
+
+
+class Mv(Op):
+    node = "MvBackward0"
+    inputs = ("self", "vec")
+    saves = ("self", "vec")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, v: Any) -> Any:
+        return _mm_kernel(a, v)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        a, v = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga = S.unsqueeze(g, 1) * S.unsqueeze(v, 0) if need[0] else None
+        gv = mv(S.t(a), g) if need[1] else None
+        return ga, gv
+
+
+class Dot(Op):
+    node = "DotBackward0"
+    inputs = ("self", "tensor")
+    saves = ("self", "tensor")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        return backend.namespace(a).vecdot(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (g * b if need[0] else None), (g * a if need[1] else None)
+
+
+class Addmm(Op):
+    node = "AddmmBackward0"
+    inputs = ("self", "mat1", "mat2")
+    saves = ("mat1", "mat2")
+    attrs = ("alpha", "beta")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, bias: Any, a: Any, b: Any, alpha: Any = 1, beta: Any = 1) -> Any:
+        ctx.alpha = alpha
+        ctx.beta = beta
+        out = _mm_kernel(a, b)
+        if alpha != 1:
+            out = out * alpha
+        return out + (bias if beta == 1 else bias * beta)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any, Any]:
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga_scale = g if ctx.alpha == 1 else g * ctx.alpha
+        gbias = (g if ctx.beta == 1 else g * ctx.beta) if need[0] else None
+        ga = mm(ga_scale, S.t(b)) if need[1] else None
+        gb = mm(S.t(a), ga_scale) if need[2] else None
+        return gbias, ga, gb
+
+
+def _check_2d(fn: str, name: str, x: Tensor) -> None:
+    if x.ndim != 2:
+        raise RuntimeError(f"{name} must be a matrix")
+
+
+@register("mm")
+def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Return the matrix product of two 2-D tensors (``MmBackward0``)."""
+    _check_2d("mm", "self", input)
+    _check_2d("mm", "mat2", mat2)
+    if input.shape[1] != mat2.shape[0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x{input.shape[1]} and "
+            f"{mat2.shape[0]}x{mat2.shape[1]})"
+        )
+    _same_dtype(input, mat2)
+    return Mm.apply(input, mat2)
+
+
+def _same_dtype(a: Tensor, b: Tensor) -> None:
+    if a.dtype is not b.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
+        )
+
+
+@register("bmm")
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Return the batched matrix product of two 3-D tensors (``BmmBackward0``)."""
+    if input.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError(f"batch2 must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
+        )
+    return Bmm.apply(input, mat2)
+
+
+@register("mv")
+def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
+    """Return the product of a matrix and a vector (``MvBackward0``)."""
+    if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
+        raise RuntimeError(
+            f"size mismatch, got input ({input.shape[0]}x{input.shape[1] if input.ndim > 1 else ''}), "
+            f"vec ({vec.shape[0] if vec.ndim else ''})"
+        )
+    return Mv.apply(input, vec)
+
+
+@register("dot", "inner")
+def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
+    """Return the dot product of two 1-D tensors (``DotBackward0``)."""
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors"
+        )
+    if input.shape[0] != tensor.shape[0]:
+        raise RuntimeError(
+            "inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number "
+            "of elements, but got {} and {} elements respectively".format(
+                input.shape[0], tensor.shape[0], input.shape[0], tensor.shape[0]
+            )
+        )
+    return Dot.apply(input, tensor)
+
+
+@register("addmm")
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """Return ``beta * input + alpha * (mat1 @ mat2)`` (``AddmmBackward0``)."""
+    _check_2d("addmm", "mat1", mat1)
+    _check_2d("addmm", "mat2", mat2)
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
+            f"{mat2.shape[0]}x{mat2.shape[1]})"
+        )
+    _same_dtype(mat1, mat2)
+    if alpha == 1 and beta == 1:
+        return Addmm.apply(input, mat1, mat2)
+    return Addmm.apply(input, mat1, mat2, alpha=alpha, beta=beta)
+
+
+@register("outer", "ger")
+def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+    """Return the outer product of two 1-D tensors."""
+    return S.unsqueeze(input, 1) * S.unsqueeze(vec2, 0)
+
+
+@register("matmul")
+def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Return the matrix product with PyTorch's dispatch (dot, mv, mm, batched)."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        bad = input if not isinstance(input, Tensor) else other
+        raise TypeError(
+            f"matmul(): argument 'other' (position 2) must be Tensor, not {type(bad).__name__}"
+        )
+    da, db = input.ndim, other.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D"
+        )
+    ka = input.shape[-1]
+    kb = other.shape[0] if db == 1 else other.shape[-2]
+    if ka != kb:
+        if da == 1 and db == 1:
+            return dot(input, other)
+        sa = "x".join(str(s) for s in (input.shape if da > 1 else (1, ka))[-2:])
+        if da > 2:
+            sa = f"{input.numel() // ka}x{ka}"
+        sb = "x".join(str(s) for s in (other.shape if db > 1 else (kb, 1))[-2:])
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
+    if da == 1 and db == 1:
+        return dot(input, other)
+    if da == 2 and db == 1:
+        return mv(input, other)
+    if da == 1 and db == 2:
+        return S.squeeze(mm(S.unsqueeze(input, 0), other), (0,))
+    if da == 2 and db == 2:
+        return mm(input, other)
+    if db <= 2 and da >= 3:
+        # Fold the batch into the rows: one mm, then view back (PyTorch does the same).
+        lead = tuple(input.shape[:-1])
+        flat = S.reshape(input, (-1, ka))
+        if db == 1:
+            out = S.squeeze(mm(flat, S.unsqueeze(other, 1)), (1,))
+            return S.UnsafeView.apply(out, shape=lead)
+        out = mm(flat, other)
+        return S.UnsafeView.apply(out, shape=lead + (other.shape[-1],))
+    return _batched(input, other)
+
+
+def _batched(a: Tensor, b: Tensor) -> Tensor:
+    a2 = S.unsqueeze(a, 0) if a.ndim == 1 else a
+    b2 = S.unsqueeze(b, 1) if b.ndim == 1 else b
+    batch_a, batch_b = tuple(a2.shape[:-2]), tuple(b2.shape[:-2])
+    batch = _broadcast_shapes(batch_a, batch_b, a, b)
+    n = 1
+    for s in batch:
+        n *= s
+    m, k, p = a2.shape[-2], a2.shape[-1], b2.shape[-1]
+    ea = S.Expand.apply(a2, shape=batch + (m, k))
+    eb = S.Expand.apply(b2, shape=batch + (k, p))
+    va = S.View.apply(ea, shape=(n, m, k))
+    vb = S.View.apply(eb, shape=(n, k, p))
+    out = S.UnsafeView.apply(Bmm.apply(va, vb), shape=batch + (m, p))
+    if a.ndim == 1:
+        out = S.squeeze(out, (-2 % out.ndim,))
+    if b.ndim == 1:
+        out = S.squeeze(out, (out.ndim - 1,))
+    return out
+
+
+def _broadcast_shapes(x: tuple[int, ...], y: tuple[int, ...], a: Tensor, b: Tensor) -> tuple[int, ...]:
+    n = max(len(x), len(y))
+    x = (1,) * (n - len(x)) + x
+    y = (1,) * (n - len(y)) + y
+    out = []
+    for i, (p, q) in enumerate(zip(x, y)):
+        if p != q and p != 1 and q != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({p}) must match the size of tensor b ({q}) at "
+                f"non-singleton dimension {i}"
+            )
+        out.append(max(p, q))
+    return tuple(out)

@@ -1,0 +1,962 @@
+"""Elementwise ops: arithmetic, powers, activations, comparisons, fills.
+
+Kernels use the array namespace of their inputs; backward formulas use Tensor ops, so
+double backward works. Broadcasting is undone by the engine, so a binary op's backward
+returns gradients in the broadcast shape.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from gradviz.engine import backend
+from gradviz.engine.ops._base import Op, Tensor, const, register
+
+# ---------------------------------------------------------------------------- arithmetic
+
+
+class Add(Op):
+    node = "AddBackward0"
+    inputs = ("self", "other")
+    attrs = ("alpha",)
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any, alpha: Any = 1) -> Any:
+        ctx.alpha = alpha
+        return a + b if alpha == 1 else a + alpha * b
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        return g, (g if ctx.alpha == 1 else g * ctx.alpha)
+
+
+class Sub(Op):
+    node = "SubBackward0"
+    inputs = ("self", "other")
+    attrs = ("alpha",)
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any, alpha: Any = 1) -> Any:
+        ctx.alpha = alpha
+        return a - b if alpha == 1 else a - alpha * b
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
+
+
+class RsubScalar(Op):
+    node = "RsubBackward1"
+    attrs = ("other", "alpha")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, other: Any = 0, alpha: Any = 1) -> Any:
+        ctx.other = other
+        ctx.alpha = alpha
+        return other - a if alpha == 1 else other - alpha * a
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return -g if ctx.alpha == 1 else g * -ctx.alpha
+
+
+class Rsub(Op):
+    node = "RsubBackward0"
+    inputs = ("self", "other")
+    attrs = ("alpha",)
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any, alpha: Any = 1) -> Any:
+        ctx.alpha = alpha
+        return b - a if alpha == 1 else b - alpha * a
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        return (-g if ctx.alpha == 1 else g * -ctx.alpha), g
+
+
+class Mul(Op):
+    node = "MulBackward0"
+    inputs = ("self", "other")
+    saves = ("self", "other")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        return a * b
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (g * b if need[0] else None), (g * a if need[1] else None)
+
+
+class Div(Op):
+    node = "DivBackward0"
+    inputs = ("self", "other")
+    saves = ("self", "other")
+    promotes = "float"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        return a / b
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga = g / b if need[0] else None
+        gb = -g * a / (b * b) if need[1] else None
+        return ga, gb
+
+
+class DivRounding(Op):
+    node = "DivBackward2"
+    inputs = ("self", "other")
+    attrs = ("rounding_mode",)
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any, rounding_mode: str = "floor") -> Any:
+        ctx.rounding_mode = rounding_mode
+        xp = backend.namespace(a if hasattr(a, "shape") else b)
+        q = a / b
+        return xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        z = g * 0
+        return z, z
+
+
+class Remainder(Op):
+    node = "RemainderBackward0"
+    inputs = ("self", "other")
+    saves = ("self", "other")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        xp = backend.namespace(a if hasattr(a, "shape") else b)
+        return a - xp.floor(a / b) * b if xp.isdtype(_dtype(a, b), "real floating") else a % b
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = -g * floor(a / b)
+        return g, gb
+
+
+def _dtype(a: Any, b: Any) -> Any:
+    return a.dtype if hasattr(a, "dtype") else b.dtype
+
+
+class Neg(Op):
+    node = "NegBackward0"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        return -a
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return -g
+
+
+class Reciprocal(Op):
+    node = "ReciprocalBackward0"
+    saves = ("result",)
+    promotes = "float"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        return 1 / a
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (r,) = ctx.saved_tensors
+        return -g * r * r
+
+
+class PowScalar(Op):
+    node = "PowBackward0"
+    saves = ("self",)
+    attrs = ("exponent",)
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, exponent: Any = 2) -> Any:
+        ctx.exponent = exponent
+        if exponent == 2:
+            return a * a
+        return a**exponent
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (a,) = ctx.saved_tensors
+        e = ctx.exponent
+        if e == 0:
+            return g * 0
+        if e == 2:
+            return g * (a * 2)
+        return g * (a ** (e - 1) * e)
+
+
+class PowTensor(Op):
+    node = "PowBackward1"
+    inputs = ("self", "exponent")
+    saves = ("self", "exponent", "result")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        return a**b
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        a, b, r = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga = g * b * a ** (b - 1) if need[0] else None
+        gb = None
+        if need[1]:
+            safe = where(a == 0, 1.0, a)  # 0**b has gradient 0 w.r.t. b where b > 0
+            gb = g * where((a == 0) & (b >= 0), 0.0, r * log(safe))
+        return ga, gb
+
+
+class PowScalarBase(Op):
+    node = "PowBackward2"
+    saves = ("result",)
+    attrs = ("self",)
+    promotes = "float"
+
+    @staticmethod
+    def forward(ctx: Any, b: Any, base: Any = 2) -> Any:
+        ctx.self = base
+        return base**b
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (r,) = ctx.saved_tensors
+        return g * r * math.log(ctx.self) if ctx.self > 0 else g * 0
+
+
+@register("add")
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """Return ``input + alpha * other`` (``AddBackward0``)."""
+    if not isinstance(input, Tensor):
+        return Add.apply(other, input, alpha=1) if alpha == 1 else Add.apply(input * alpha, other)
+    if alpha == 1:
+        return Add.apply(input, other)
+    return Add.apply(input, other, alpha=alpha)
+
+
+@register("sub", "subtract")
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """Return ``input - alpha * other`` (``SubBackward0``)."""
+    if not isinstance(input, Tensor):
+        return rsub(other, input, alpha=alpha)
+    if alpha == 1:
+        return Sub.apply(input, other)
+    return Sub.apply(input, other, alpha=alpha)
+
+
+@register("rsub")
+def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """Return ``other - alpha * input`` (``RsubBackward1`` for a scalar ``other``)."""
+    if isinstance(other, Tensor):
+        return Rsub.apply(input, other, alpha=alpha)
+    return RsubScalar.apply(input, other=other, alpha=alpha)
+
+
+@register("mul", "multiply")
+def mul(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Return ``input * other`` (``MulBackward0``)."""
+    if not isinstance(input, Tensor):
+        return Mul.apply(other, input)
+    return Mul.apply(input, other)
+
+
+@register("div", "divide", "true_divide")
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A002
+    """Return ``input / other``; ``rounding_mode`` is ``None``, ``"floor"`` or ``"trunc"``."""
+    if rounding_mode is not None:
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(
+                "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                f"'{rounding_mode}'"
+            )
+        return DivRounding.apply(input, other, rounding_mode=rounding_mode)
+    if not isinstance(input, Tensor):
+        return mul(reciprocal(other), input)
+    return Div.apply(input, other)
+
+
+@register("floor_divide")
+def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Return ``floor(input / other)``."""
+    return div(input, other, rounding_mode="floor")
+
+
+@register("remainder", "fmod")
+def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Return Python's modulus ``input % other``."""
+    return Remainder.apply(input, other)
+
+
+@register("neg", "negative")
+def neg(input: Tensor) -> Tensor:  # noqa: A002
+    """Return ``-input``."""
+    return Neg.apply(input)
+
+
+@register("reciprocal")
+def reciprocal(input: Tensor) -> Tensor:  # noqa: A002
+    """Return ``1 / input``."""
+    return Reciprocal.apply(input)
+
+
+@register("pow")
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002
+    """Return ``input ** exponent`` (``PowBackward0``/``1``/``2`` by which is a tensor)."""
+    if not isinstance(input, Tensor):
+        return _rpow(exponent, input)
+    if isinstance(exponent, Tensor):
+        return PowTensor.apply(input, exponent)
+    return PowScalar.apply(input, exponent=exponent)
+
+
+def _rpow(exponent: Tensor, base: Any) -> Tensor:
+    """Return ``base ** exponent`` for a Python number ``base``."""
+    return PowScalarBase.apply(exponent, base=base)
+
+
+@register("square")
+def square(input: Tensor) -> Tensor:  # noqa: A002
+    """Return ``input ** 2``."""
+    return PowScalar.apply(input, exponent=2)
+
+
+# ---------------------------------------------------------------------------- unary math
+
+
+def _unary(name: str, node: str, kernel: Any, grad: Any, saves: tuple[str, ...] = ("self",), doc: str = "") -> Any:
+    """Declare an elementwise float op: ``kernel(xp, a)`` forward, ``grad(g, saved)`` backward."""
+
+    def forward(ctx: Any, a: Any) -> Any:
+        return kernel(backend.namespace(a), a)
+
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return grad(g, ctx.saved_tensors[0])
+
+    cls = type(
+        node.replace("Backward0", ""),
+        (Op,),
+        {
+            "node": node,
+            "saves": saves,
+            "promotes": "float",
+            "forward": staticmethod(forward),
+            "backward": staticmethod(backward),
+            "__module__": __name__,
+        },
+    )
+
+    def op(input: Tensor) -> Tensor:  # noqa: A002
+        return cls.apply(input)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc or f"Return ``{name}(input)`` elementwise (``{node}``)."
+    register(name)(op)
+    return op
+
+
+exp = _unary("exp", "ExpBackward0", lambda xp, a: xp.exp(a), lambda g, r: g * r, ("result",))
+log = _unary("log", "LogBackward0", lambda xp, a: xp.log(a), lambda g, a: g / a)
+log2 = _unary("log2", "Log2Backward0", lambda xp, a: xp.log2(a), lambda g, a: g / (a * math.log(2)))
+log10 = _unary("log10", "Log10Backward0", lambda xp, a: xp.log10(a), lambda g, a: g / (a * math.log(10)))
+log1p = _unary("log1p", "Log1PBackward0", lambda xp, a: xp.log1p(a), lambda g, a: g / (a + 1))
+expm1 = _unary("expm1", "Expm1Backward0", lambda xp, a: xp.expm1(a), lambda g, r: g * (r + 1), ("result",))
+sqrt = _unary("sqrt", "SqrtBackward0", lambda xp, a: xp.sqrt(a), lambda g, r: g / (r * 2), ("result",))
+rsqrt = _unary(
+    "rsqrt", "RsqrtBackward0", lambda xp, a: 1 / xp.sqrt(a), lambda g, r: g * r * r * r * -0.5, ("result",)
+)
+sin = _unary("sin", "SinBackward0", lambda xp, a: xp.sin(a), lambda g, a: g * cos(a))
+cos = _unary("cos", "CosBackward0", lambda xp, a: xp.cos(a), lambda g, a: -g * sin(a))
+tan = _unary("tan", "TanBackward0", lambda xp, a: xp.tan(a), lambda g, r: g * (r * r + 1), ("result",))
+tanh = _unary("tanh", "TanhBackward0", lambda xp, a: xp.tanh(a), lambda g, r: g * (1 - r * r), ("result",))
+atan = _unary("atan", "AtanBackward0", lambda xp, a: xp.atan(a), lambda g, a: g / (a * a + 1))
+asin = _unary("asin", "AsinBackward0", lambda xp, a: xp.asin(a), lambda g, a: g * rsqrt(1 - a * a))
+acos = _unary("acos", "AcosBackward0", lambda xp, a: xp.acos(a), lambda g, a: -g * rsqrt(1 - a * a))
+sinh = _unary("sinh", "SinhBackward0", lambda xp, a: xp.sinh(a), lambda g, a: g * cosh(a))
+cosh = _unary("cosh", "CoshBackward0", lambda xp, a: xp.cosh(a), lambda g, a: g * sinh(a))
+sigmoid = _unary(
+    "sigmoid",
+    "SigmoidBackward0",
+    lambda xp, a: _sigmoid(xp, a),
+    lambda g, r: g * (r * (1 - r)),
+    ("result",),
+)
+erf = _unary(
+    "erf",
+    "ErfBackward0",
+    lambda xp, a: backend.erf(a),
+    lambda g, a: g * exp(-(a * a)) * (2 / math.sqrt(math.pi)),
+)
+
+
+def _sigmoid(xp: Any, a: Any) -> Any:
+    # NOTE: split by sign so exp never overflows.
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Abs(Op):
+    node = "AbsBackward0"
+    saves = ("self",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        return backend.namespace(a).abs(a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (a,) = ctx.saved_tensors
+        return g * sign(a)
+
+
+@register("abs", "absolute")
+def abs(input: Tensor) -> Tensor:  # noqa: A001, A002
+    """Return ``|input|``; the gradient at 0 is 0, as in PyTorch."""
+    return Abs.apply(input)
+
+
+class _ZeroGrad(Op):
+    """Piecewise-constant ops: the gradient is zero everywhere."""
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return g * 0
+
+
+def _zero_grad_op(name: str, node: str, kernel: Any) -> Any:
+    cls = type(
+        node.replace("Backward0", ""),
+        (_ZeroGrad,),
+        {"node": node, "forward": staticmethod(lambda ctx, a: kernel(backend.namespace(a), a)), "__module__": __name__},
+    )
+
+    def op(input: Tensor) -> Tensor:  # noqa: A002
+        return cls.apply(input)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Return ``{name}(input)`` elementwise (zero gradient, ``{node}``)."
+    register(name)(op)
+    return op
+
+
+def _sign(xp: Any, a: Any) -> Any:
+    return xp.sign(a)
+
+
+sign = _zero_grad_op("sign", "SignBackward0", _sign)
+floor = _zero_grad_op("floor", "FloorBackward0", lambda xp, a: xp.floor(a))
+ceil = _zero_grad_op("ceil", "CeilBackward0", lambda xp, a: xp.ceil(a))
+round = _zero_grad_op("round", "RoundBackward0", lambda xp, a: xp.round(a))  # noqa: A001
+trunc = _zero_grad_op("trunc", "TruncBackward0", lambda xp, a: xp.trunc(a))
+
+# ---------------------------------------------------------------------------- activations
+
+
+class Relu(Op):
+    node = "ReluBackward0"
+    saves = ("result",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        return backend.namespace(a).maximum(a, 0) if a.dtype.kind != "b" else a
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (r,) = ctx.saved_tensors
+        return g * const(r._data > 0)
+
+
+@register("relu")
+def relu(input: Tensor) -> Tensor:  # noqa: A002
+    """Return ``max(input, 0)`` (``ReluBackward0``)."""
+    return Relu.apply(input)
+
+
+class LeakyRelu(Op):
+    node = "LeakyReluBackward0"
+    saves = ("self",)
+    attrs = ("negative_slope",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, negative_slope: float = 0.01) -> Any:
+        ctx.negative_slope = negative_slope
+        return backend.namespace(a).where(a > 0, a, a * negative_slope)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (a,) = ctx.saved_tensors
+        return where(a > 0, g, g * ctx.negative_slope)
+
+
+@register("leaky_relu", method=False)
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+    """Return ``input`` where positive, else ``negative_slope * input``."""
+    return LeakyRelu.apply(input, negative_slope=negative_slope)
+
+
+class Elu(Op):
+    node = "EluBackward0"
+    saves = ("result",)
+    attrs = ("alpha",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, alpha: float = 1.0) -> Any:
+        ctx.alpha = alpha
+        xp = backend.namespace(a)
+        return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0)))
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (r,) = ctx.saved_tensors
+        return where(r > 0, g, g * (r + ctx.alpha))
+
+
+@register("elu", method=False)
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """Return ``input`` where positive, else ``alpha * (exp(input) - 1)``."""
+    return Elu.apply(input, alpha=alpha)
+
+
+class Gelu(Op):
+    node = "GeluBackward0"
+    saves = ("self",)
+    attrs = ("approximate",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, approximate: str = "none") -> Any:
+        ctx.approximate = approximate
+        xp = backend.namespace(a)
+        if approximate == "tanh":
+            return 0.5 * a * (1 + xp.tanh(_K * (a + 0.044715 * a * a * a)))
+        return 0.5 * a * (1 + backend.erf(a * _SQRT1_2))
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (a,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            inner = (a + a * a * a * 0.044715) * _K
+            t = tanh(inner)
+            dinner = (a * a * (3 * 0.044715) + 1) * _K
+            return g * ((t + 1) * 0.5 + a * 0.5 * (1 - t * t) * dinner)
+        cdf = (erf(a * _SQRT1_2) + 1) * 0.5
+        pdf = exp(a * a * -0.5) * (1 / math.sqrt(2 * math.pi))
+        return g * (cdf + a * pdf)
+
+
+_K = math.sqrt(2 / math.pi)
+_SQRT1_2 = 1 / math.sqrt(2)
+
+
+@register("gelu", method=False)
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """Return the Gaussian error linear unit of ``input`` (``approximate='tanh'`` optional)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh.")
+    return Gelu.apply(input, approximate=approximate)
+
+
+class Silu(Op):
+    node = "SiluBackward0"
+    saves = ("self",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        return a * _sigmoid(backend.namespace(a), a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (a,) = ctx.saved_tensors
+        s = sigmoid(a)
+        return g * (s * (1 + a * (1 - s)))
+
+
+@register("silu", method=False)
+def silu(input: Tensor) -> Tensor:  # noqa: A002
+    """Return ``input * sigmoid(input)``."""
+    return Silu.apply(input)
+
+
+class Softplus(Op):
+    node = "SoftplusBackward0"
+    saves = ("self",)
+    attrs = ("beta", "threshold")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
+        ctx.beta = beta
+        ctx.threshold = threshold
+        xp = backend.namespace(a)
+        z = a * beta
+        soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+        return xp.where(z > threshold, a, soft)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (a,) = ctx.saved_tensors
+        z = a * ctx.beta
+        return where(z > ctx.threshold, g, g * sigmoid(z))
+
+
+@register("softplus", method=False)
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    """Return ``log(1 + exp(beta * input)) / beta``, linear above ``threshold``."""
+    return Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+# ---------------------------------------------------------------------------- clamp, min/max, where
+
+
+class ClampScalar(Op):
+    node = "ClampBackward1"
+    saves = ("self",)
+    attrs = ("min", "max")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+        ctx.min = min
+        ctx.max = max
+        xp = backend.namespace(a)
+        if min is not None:
+            a = xp.maximum(a, min)
+        if max is not None:
+            a = xp.minimum(a, max)
+        return a
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (a,) = ctx.saved_tensors
+        data = a._data
+        keep = None
+        if ctx.min is not None:
+            keep = data >= ctx.min
+        if ctx.max is not None:
+            below = data <= ctx.max
+            keep = below if keep is None else keep & below
+        return g * const(keep)
+
+
+class ClampTensor(Op):
+    node = "ClampBackward0"
+    inputs = ("self", "min", "max")
+    saves = ("self", "min", "max")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, lo: Any, hi: Any) -> Any:
+        xp = backend.namespace(a)
+        if lo is not None:
+            a = xp.maximum(a, lo)
+        if hi is not None:
+            a = xp.minimum(a, hi)
+        return a
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any, Any]:
+        a, lo, hi = ctx.saved_tensors
+        keep = const(backend.namespace(a._data).ones(a._data.shape, dtype=bool))
+        glo = ghi = None
+        if lo is not None:
+            above = a >= lo
+            keep = keep & above
+            glo = where(above, g * 0, g) if ctx.needs_input_grad[1] else None
+        if hi is not None:
+            below = a <= hi
+            keep = keep & below
+            ghi = where(below, g * 0, g) if ctx.needs_input_grad[2] else None
+        return where(keep, g, g * 0), glo, ghi
+
+
+@register("clamp", "clip")
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A001, A002
+    """Return ``input`` limited to ``[min, max]`` (either may be None, a number or a tensor)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return ClampTensor.apply(input, min, max)
+    return ClampScalar.apply(input, min=min, max=max)
+
+
+class Maximum(Op):
+    node = "MaximumBackward0"
+    inputs = ("self", "other")
+    saves = ("self", "other")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        return backend.namespace(a).maximum(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        return _minmax_backward(ctx, g, lambda a, b: a > b)
+
+
+class Minimum(Op):
+    node = "MinimumBackward0"
+    inputs = ("self", "other")
+    saves = ("self", "other")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        return backend.namespace(a).minimum(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        return _minmax_backward(ctx, g, lambda a, b: a < b)
+
+
+def _minmax_backward(ctx: Any, g: Tensor, wins: Any) -> tuple[Any, Any]:
+    a, b = ctx.saved_tensors
+    # NOTE: ties split the gradient in half, as PyTorch does.
+    w = where(wins(a, b), 1.0, where(a == b, 0.5, 0.0))
+    return g * w, g * (1 - w)
+
+
+@register("maximum")
+def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Return the elementwise maximum of two tensors."""
+    return Maximum.apply(input, other)
+
+
+@register("minimum")
+def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Return the elementwise minimum of two tensors."""
+    return Minimum.apply(input, other)
+
+
+class Where(Op):
+    node = "WhereBackward0"
+    inputs = ("self", "other")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any, condition: Any = None) -> Any:
+        ctx.save_array("condition", condition)
+        xp = backend.namespace(condition)
+        return xp.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        cond = const(ctx._unpack("condition"))
+        z = g * 0
+        need = ctx.needs_input_grad
+        return (where(cond, g, z) if need[0] else None), (where(cond, z, g) if need[1] else None)
+
+
+@register("where", method=False)
+def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Return ``input`` where ``condition`` holds, else ``other`` (``WhereBackward0``)."""
+    cond = condition._data if isinstance(condition, Tensor) else condition
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        xp = backend.namespace(cond)
+        return const(xp.where(cond, input, other))
+    return Where.apply(input, other, condition=cond)
+
+
+def _tensor_where(self: Tensor, condition: Any, other: Any) -> Tensor:
+    return where(condition, self, other)
+
+
+register("where", function=False)(_tensor_where)
+
+# ---------------------------------------------------------------------------- comparisons, logic
+
+
+def _compare(name: str, kernel: Any) -> Any:
+    cls = type(
+        name.capitalize(),
+        (Op,),
+        {
+            "inputs": ("self", "other"),
+            "differentiable": False,
+            "forward": staticmethod(lambda ctx, a, b=None: kernel(a, b)),
+            "__module__": __name__,
+        },
+    )
+
+    def op(input: Any, other: Any = None) -> Tensor:  # noqa: A002
+        return cls.apply(input, other)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Return the elementwise ``{name}`` of the inputs as a bool tensor (no gradient)."
+    register(name)(op)
+    return op
+
+
+eq = _compare("eq", lambda a, b: a == b)
+ne = _compare("ne", lambda a, b: a != b)
+lt = _compare("lt", lambda a, b: a < b)
+le = _compare("le", lambda a, b: a <= b)
+gt = _compare("gt", lambda a, b: a > b)
+ge = _compare("ge", lambda a, b: a >= b)
+logical_and = _compare("logical_and", lambda a, b: backend.namespace(a).logical_and(a, b))
+logical_or = _compare("logical_or", lambda a, b: backend.namespace(a).logical_or(a, b))
+logical_xor = _compare("logical_xor", lambda a, b: backend.namespace(a).logical_xor(a, b))
+logical_not = _compare("logical_not", lambda a, b: backend.namespace(a).logical_not(a))
+isnan = _compare("isnan", lambda a, b: backend.namespace(a).isnan(a))
+isinf = _compare("isinf", lambda a, b: backend.namespace(a).isinf(a))
+isfinite = _compare("isfinite", lambda a, b: backend.namespace(a).isfinite(a))
+greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
+for _alias, _fn in (("greater", gt), ("less", lt), ("greater_equal", ge), ("less_equal", le), ("not_equal", ne)):
+    register(_alias)(_fn)
+
+
+def bitwise_and(a: Tensor, b: Any) -> Tensor:
+    """Return ``a & b`` (bool and integer tensors)."""
+    return const(a._data & (b._data if isinstance(b, Tensor) else b))
+
+
+def bitwise_or(a: Tensor, b: Any) -> Tensor:
+    """Return ``a | b`` (bool and integer tensors)."""
+    return const(a._data | (b._data if isinstance(b, Tensor) else b))
+
+
+def bitwise_xor(a: Tensor, b: Any) -> Tensor:
+    """Return ``a ^ b`` (bool and integer tensors)."""
+    return const(a._data ^ (b._data if isinstance(b, Tensor) else b))
+
+
+def bitwise_not(a: Tensor) -> Tensor:
+    """Return ``~a`` (bool and integer tensors)."""
+    xp = backend.namespace(a._data)
+    return const(xp.logical_not(a._data) if a._data.dtype == xp.bool else ~a._data)
+
+
+for _fn in (bitwise_and, bitwise_or, bitwise_xor, bitwise_not):
+    register(_fn.__name__)(_fn)
+
+# ---------------------------------------------------------------------------- fills and masks
+
+
+class MaskedFill(Op):
+    node = "MaskedFillBackward0"
+    attrs = ("value",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, mask: Any = None, value: Any = 0) -> Any:
+        ctx.save_array("mask", mask)
+        ctx.value = value
+        xp = backend.namespace(a)
+        return xp.where(mask, xp.asarray(value, dtype=a.dtype), a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        mask = const(ctx._unpack("mask"))
+        return where(mask, g * 0, g)
+
+
+class MaskedFillTensor(Op):
+    node = "MaskedFillBackward1"
+    inputs = ("self", "value")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, value: Any, mask: Any = None) -> Any:
+        ctx.save_array("mask", mask)
+        xp = backend.namespace(a)
+        return xp.where(mask, xp.astype(value, a.dtype), a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        mask = const(ctx._unpack("mask"))
+        z = g * 0
+        return where(mask, z, g), where(mask, g, z).sum()
+
+
+@register("masked_fill")
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
+    """Return ``input`` with ``value`` where ``mask`` is True (``MaskedFillBackward0``)."""
+    m = mask._data if isinstance(mask, Tensor) else mask
+    if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype "
+            f"{getattr(mask, 'dtype', type(mask).__name__)}"
+        )
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value.ndim} dimension(s)."
+            )
+        return MaskedFillTensor.apply(input, value, mask=m)
+    return MaskedFill.apply(input, mask=m, value=value)
+
+
+class Fill(Op):
+    node = "FillBackward2"
+    attrs = ("value",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, value: Any = 0) -> Any:
+        ctx.value = value
+        return backend.namespace(a).full(a.shape, value, dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return g * 0
+
+
+class Zero(Op):
+    node = "ZeroBackward0"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        return backend.namespace(a).zeros(a.shape, dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return g * 0
+
+
+class Copy(Op):
+    node = "CopyBackwards"
+    inputs = ("self", "src")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, src: Any) -> Any:
+        xp = backend.namespace(a)
+        src = src if hasattr(src, "shape") else xp.asarray(src, dtype=a.dtype)
+        ctx.src_dtype = src.dtype
+        out = xp.broadcast_to(src, a.shape)
+        return out if out.dtype == a.dtype else xp.astype(out, a.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        return g * 0, g
+
+
+def _fill(input: Tensor, value: Any) -> Tensor:
+    if isinstance(value, Tensor):
+        return Copy.apply(input, value)
+    return Fill.apply(input, value=value)
+
+
+def _zero(input: Tensor) -> Tensor:
+    return Zero.apply(input)
+
+
+def _copy(input: Tensor, src: Any) -> Tensor:
+    return Copy.apply(input, src)

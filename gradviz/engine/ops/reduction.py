@@ -1,0 +1,600 @@
+"""Reductions and normalisations: sum, mean, max/min, var/std, norm, softmax, cumsum."""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from typing import Any
+
+from gradviz.engine import backend
+from gradviz.engine.ops import pointwise as P
+from gradviz.engine.ops import shape as S
+from gradviz.engine.ops._base import Op, Tensor, const, norm_dim, norm_dims, register
+
+__all__ = ["sum", "mean", "max", "min", "var", "std", "norm", "softmax", "log_softmax"]
+
+_values_indices = namedtuple("_values_indices", ["values", "indices"])
+
+
+class MinMaxResult(_values_indices):
+    """``(values, indices)`` returned by ``max(dim)``/``min(dim)``, as PyTorch's named tuple."""
+
+    __slots__ = ()
+
+
+def _grow(g: Tensor, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool) -> Tensor:
+    """Broadcast a reduced gradient back to ``shape``."""
+    if not keepdim and g.ndim != len(shape):
+        kept = [1 if i in dims else s for i, s in enumerate(shape)]
+        g = S.reshape(g, tuple(kept))
+    return S.expand(g, shape)
+
+
+def _tie_count(hit: Tensor, like: Tensor, dims: tuple[int, ...]) -> Tensor:
+    """Return how many elements tie for the extreme in each reduced slice, broadcastable."""
+    xp = backend.namespace(hit._data)
+    return const(xp.astype(xp.sum(hit._data, axis=dims, keepdims=True), like._data.dtype))
+
+
+def _size_of(shape: tuple[int, ...], dims: tuple[int, ...]) -> int:
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
+
+
+class SumAll(Op):
+    node = "SumBackward0"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, dtype: Any = None) -> Any:
+        ctx.self_sym_sizes = a.shape
+        xp = backend.namespace(a)
+        if a.dtype.kind in "biu":
+            return xp.sum(a, dtype=xp.int64)
+        return xp.sum(a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return S.expand(g, ctx.self_sym_sizes)
+
+
+class SumDim(Op):
+    node = "SumBackward1"
+    attrs = ("dim", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, dim: tuple[int, ...] = (), keepdim: bool = False) -> Any:
+        ctx.dim = dim
+        ctx.keepdim = keepdim
+        ctx.self_sym_sizes = a.shape
+        xp = backend.namespace(a)
+        if a.dtype.kind in "biu":
+            return xp.sum(a, axis=dim, keepdims=keepdim, dtype=xp.int64)
+        return xp.sum(a, axis=dim, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return _grow(g, ctx.self_sym_sizes, ctx.dim, ctx.keepdim)
+
+
+@register("sum")
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001, A002
+    """Return the sum of all elements, or along ``dim`` (an int or a tuple)."""
+    x = input if dtype is None else input.to(dtype)
+    if dim is None:
+        return SumAll.apply(x)
+    return SumDim.apply(x, dim=norm_dims(dim, x.ndim), keepdim=keepdim)
+
+
+def sum_to_size(input: Tensor, *size: Any) -> Tensor:
+    """Return ``input`` summed down to the broadcast-compatible ``size``."""
+    shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
+    if tuple(input.shape) == shape:
+        return input
+    lead = input.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and input.shape[lead + i] != 1
+    )
+    out = SumDim.apply(input, dim=dims, keepdim=True) if dims else input
+    if lead:
+        out = S.reshape(out, shape)
+    return out
+
+
+register("sum_to_size", function=False)(sum_to_size)
+
+
+class MeanAll(Op):
+    node = "MeanBackward0"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        ctx.self_sym_sizes = a.shape
+        return backend.namespace(a).mean(a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        n = math.prod(ctx.self_sym_sizes)
+        return S.expand(g / n, ctx.self_sym_sizes)
+
+
+class MeanDim(Op):
+    node = "MeanBackward1"
+    attrs = ("dim", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, dim: tuple[int, ...] = (), keepdim: bool = False) -> Any:
+        ctx.dim = dim
+        ctx.keepdim = keepdim
+        ctx.self_sym_sizes = a.shape
+        return backend.namespace(a).mean(a, axis=dim, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        n = _size_of(ctx.self_sym_sizes, ctx.dim)
+        return _grow(g / n, ctx.self_sym_sizes, ctx.dim, ctx.keepdim)
+
+
+def _need_float(name: str, x: Tensor, dtype: Any = None) -> None:
+    if dtype is None and not x.dtype.is_floating_point:
+        raise RuntimeError(
+            f"{name}(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {x.dtype.name.capitalize()}"
+        )
+
+
+@register("mean")
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    """Return the mean of all elements, or along ``dim``."""
+    _need_float("mean", input, dtype)
+    x = input if dtype is None else input.to(dtype)
+    if dim is None:
+        return MeanAll.apply(x)
+    return MeanDim.apply(x, dim=norm_dims(dim, x.ndim), keepdim=keepdim)
+
+
+class _ExtremeAll(Op):
+    saves = ("self", "result")
+    kind = "max"
+
+    @classmethod
+    def forward(cls, ctx: Any, a: Any) -> Any:  # type: ignore[override]
+        if a.size == 0:
+            raise RuntimeError(
+                f"{cls.kind}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
+        xp = backend.namespace(a)
+        return xp.max(a) if cls.kind == "max" else xp.min(a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        a, r = ctx.saved_tensors
+        hit = a == r
+        # NOTE: ties share the gradient evenly (PyTorch's evenly_distribute_backward).
+        count = int(backend.namespace(hit._data).sum(hit._data))
+        return P.where(hit, g / count, 0.0)
+
+
+class MaxAll(_ExtremeAll):
+    node = "MaxBackward1"
+    kind = "max"
+
+
+class MinAll(_ExtremeAll):
+    node = "MinBackward1"
+    kind = "min"
+
+
+class _ExtremeDim(Op):
+    attrs = ("dim", "keepdim")
+    non_differentiable_outputs = (1,)
+    kind = "max"
+
+    @classmethod
+    def forward(cls, ctx: Any, a: Any, dim: int = 0, keepdim: bool = False) -> Any:  # type: ignore[override]
+        ctx.dim = dim
+        ctx.keepdim = keepdim
+        ctx.self_sym_sizes = a.shape
+        xp = backend.namespace(a)
+        idx = xp.argmax(a, axis=dim, keepdims=True) if cls.kind == "max" else xp.argmin(a, axis=dim, keepdims=True)
+        values = xp.take_along_axis(a, idx, axis=dim)
+        ctx.save_array("indices", idx)
+        if not keepdim:
+            values = xp.squeeze(values, axis=dim)
+            idx = xp.squeeze(idx, axis=dim)
+        return values, xp.astype(idx, xp.int64)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor, _gi: Any = None) -> Any:
+        idx = ctx._unpack("indices")
+        if not ctx.keepdim:
+            g = S.unsqueeze(g, ctx.dim)
+        return S.scatter_into(g, ctx.self_sym_sizes, ctx.dim, idx)
+
+
+class MaxDim(_ExtremeDim):
+    node = "MaxBackward0"
+    kind = "max"
+
+
+class MinDim(_ExtremeDim):
+    node = "MinBackward0"
+    kind = "min"
+
+
+def _extreme(kind: str, input: Tensor, dim: Any, keepdim: bool) -> Any:  # noqa: A002
+    if isinstance(dim, Tensor):
+        return (P.maximum if kind == "max" else P.minimum)(input, dim)
+    if dim is None:
+        return (MaxAll if kind == "max" else MinAll).apply(input)
+    d = norm_dim(dim, input.ndim)
+    values, indices = (MaxDim if kind == "max" else MinDim).apply(input, dim=d, keepdim=keepdim)
+    return MinMaxResult(values, indices)
+
+
+@register("max")
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002
+    """Return the maximum, or ``(values, indices)`` along ``dim``, or ``maximum(input, other)``."""
+    return _extreme("max", input, dim, keepdim)
+
+
+@register("min")
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002
+    """Return the minimum, or ``(values, indices)`` along ``dim``, or ``minimum(input, other)``."""
+    return _extreme("min", input, dim, keepdim)
+
+
+class Amax(Op):
+    node = "AmaxBackward0"
+    saves = ("self", "result")
+    attrs = ("dim", "keepdim")
+    kind = "max"
+
+    @classmethod
+    def forward(cls, ctx: Any, a: Any, dim: tuple[int, ...] = (), keepdim: bool = False) -> Any:  # type: ignore[override]
+        ctx.dim = dim
+        ctx.keepdim = keepdim
+        xp = backend.namespace(a)
+        return (xp.max if cls.kind == "max" else xp.min)(a, axis=dim, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        a, r = ctx.saved_tensors
+        shape = tuple(a.shape)
+        r = _grow(r, shape, ctx.dim, ctx.keepdim)
+        g = _grow(g, shape, ctx.dim, ctx.keepdim)
+        hit = a == r
+        return P.where(hit, g / _tie_count(hit, a, ctx.dim), 0.0)
+
+
+class Amin(Amax):
+    node = "AminBackward0"
+    kind = "min"
+
+
+@register("amax")
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Return the maximum along ``dim`` (all dims by default); ties share the gradient."""
+    return Amax.apply(input, dim=norm_dims(dim if dim != () else None, input.ndim), keepdim=keepdim)
+
+
+@register("amin")
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Return the minimum along ``dim`` (all dims by default); ties share the gradient."""
+    return Amin.apply(input, dim=norm_dims(dim if dim != () else None, input.ndim), keepdim=keepdim)
+
+
+def _arg(kind: str, input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    a = input._data
+    xp = backend.namespace(a)
+    fn = xp.argmax if kind == "max" else xp.argmin
+    if dim is None:
+        out = fn(xp.reshape(a, (-1,)))
+        if keepdim:
+            out = xp.reshape(out, (1,) * a.ndim)
+    else:
+        out = fn(a, axis=norm_dim(dim, a.ndim), keepdims=keepdim)
+    return const(xp.astype(out, xp.int64))
+
+
+@register("argmax")
+def argmax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Return the index of the maximum (flat, or along ``dim``)."""
+    return _arg("max", input, dim, keepdim)
+
+
+@register("argmin")
+def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Return the index of the minimum (flat, or along ``dim``)."""
+    return _arg("min", input, dim, keepdim)
+
+
+class Var(Op):
+    node = "VarBackward0"
+    saves = ("self",)
+    attrs = ("dim", "correction", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, dim: tuple[int, ...] = (), correction: float = 1, keepdim: bool = False) -> Any:
+        ctx.dim = dim
+        ctx.correction = correction
+        ctx.keepdim = keepdim
+        return backend.namespace(a).var(a, axis=dim, correction=correction, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (a,) = ctx.saved_tensors
+        n = _size_of(tuple(a.shape), ctx.dim)
+        centered = a - MeanDim.apply(a, dim=ctx.dim, keepdim=True)
+        g = _grow(g, tuple(a.shape), ctx.dim, ctx.keepdim)
+        return g * centered * (2 / (n - ctx.correction))
+
+
+class Std(Op):
+    node = "StdBackward0"
+    saves = ("self", "result")
+    attrs = ("dim", "correction", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, dim: tuple[int, ...] = (), correction: float = 1, keepdim: bool = False) -> Any:
+        ctx.dim = dim
+        ctx.correction = correction
+        ctx.keepdim = keepdim
+        return backend.namespace(a).std(a, axis=dim, correction=correction, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        a, r = ctx.saved_tensors
+        shape = tuple(a.shape)
+        n = _size_of(shape, ctx.dim)
+        centered = a - MeanDim.apply(a, dim=ctx.dim, keepdim=True)
+        g = _grow(g / r, shape, ctx.dim, ctx.keepdim)
+        return g * centered * (1 / (n - ctx.correction))
+
+
+def _correction(unbiased: Any, correction: Any) -> float:
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+@register("var")
+def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:  # noqa: A002
+    """Return the variance (Bessel-corrected by default) over ``dim`` or all elements."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return Var.apply(input, dim=norm_dims(dim, input.ndim), correction=_correction(unbiased, correction), keepdim=keepdim)
+
+
+@register("std")
+def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:  # noqa: A002
+    """Return the standard deviation (Bessel-corrected by default)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return Std.apply(input, dim=norm_dims(dim, input.ndim), correction=_correction(unbiased, correction), keepdim=keepdim)
+
+
+class Prod(Op):
+    node = "ProdBackward0"
+    saves = ("self", "result")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        return backend.namespace(a).prod(a)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        a, r = ctx.saved_tensors
+        data = a._data
+        xp = backend.namespace(data)
+        zeros = int(xp.sum(data == 0))
+        if zeros == 0:
+            return g * r / a
+        # NOTE: with zeros, each element's gradient is the product of all the others.
+        flat = S.reshape(a, (-1,))
+        n = flat.shape[0]
+        others = []
+        for i in range(n):
+            mask = const(xp.arange(n) != i)
+            others.append(prod(P.where(mask, flat, 1.0)))
+        return g * S.reshape(S.stack(others), tuple(a.shape))
+
+
+class ProdDim(Op):
+    node = "ProdBackward1"
+    saves = ("self", "result")
+    attrs = ("dim", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, dim: int = 0, keepdim: bool = False) -> Any:
+        ctx.dim = dim
+        ctx.keepdim = keepdim
+        return backend.namespace(a).prod(a, axis=dim, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        a, r = ctx.saved_tensors
+        shape = tuple(a.shape)
+        return _grow(g, shape, (ctx.dim,), ctx.keepdim) * _grow(r, shape, (ctx.dim,), ctx.keepdim) / a
+
+
+@register("prod")
+def prod(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Return the product of all elements, or along ``dim``."""
+    if dim is None:
+        return Prod.apply(input)
+    return ProdDim.apply(input, dim=norm_dim(dim, input.ndim), keepdim=keepdim)
+
+
+class VectorNorm(Op):
+    node = "LinalgVectorNormBackward0"
+    saves = ("self", "result")
+    attrs = ("ord", "dim", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, ord: float = 2, dim: tuple[int, ...] = (), keepdim: bool = False) -> Any:  # noqa: A002
+        ctx.ord = ord
+        ctx.dim = dim
+        ctx.keepdim = keepdim
+        xp = backend.namespace(a)
+        return xp.linalg.vector_norm(a, axis=dim, keepdims=keepdim, ord=ord)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        a, r = ctx.saved_tensors
+        shape = tuple(a.shape)
+        g = _grow(g, shape, ctx.dim, ctx.keepdim)
+        r = _grow(r, shape, ctx.dim, ctx.keepdim)
+        p = ctx.ord
+        if p == 2:
+            return g * P.where(r == 0, 0.0, a / r)
+        if p == 1:
+            return g * P.sign(a)
+        if p == math.inf:
+            hit = P.abs(a) == r
+            return P.where(hit, g * P.sign(a) / _tie_count(hit, a, ctx.dim), 0.0)
+        return g * P.sign(a) * P.abs(a) ** (p - 1) / r ** (p - 1)
+
+
+@register("norm")
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Return the vector norm of ``input`` (2-norm by default) over ``dim`` or all elements."""
+    ord_ = 2 if p in ("fro", None) else p
+    return VectorNorm.apply(input, ord=ord_, dim=norm_dims(dim, input.ndim), keepdim=keepdim)
+
+
+class Logsumexp(Op):
+    node = "LogsumexpBackward0"
+    saves = ("self", "result")
+    attrs = ("dim", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, dim: tuple[int, ...] = (), keepdim: bool = False) -> Any:
+        ctx.dim = dim
+        ctx.keepdim = keepdim
+        xp = backend.namespace(a)
+        m = xp.max(a, axis=dim, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+        out = xp.log(xp.sum(xp.exp(a - m), axis=dim, keepdims=True)) + m
+        return out if keepdim else xp.squeeze(out, axis=dim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        a, r = ctx.saved_tensors
+        shape = tuple(a.shape)
+        return _grow(g, shape, ctx.dim, ctx.keepdim) * P.exp(a - _grow(r, shape, ctx.dim, ctx.keepdim))
+
+
+@register("logsumexp")
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """Return ``log(sum(exp(input)))`` along ``dim``, computed stably."""
+    return Logsumexp.apply(input, dim=norm_dims(dim, input.ndim), keepdim=keepdim)
+
+
+class Cumsum(Op):
+    node = "CumsumBackward0"
+    attrs = ("dim",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, dim: int = 0) -> Any:
+        ctx.dim = dim
+        xp = backend.namespace(a)
+        return xp.cumulative_sum(a, axis=dim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return S.flip(cumsum(S.flip(g, (ctx.dim,)), ctx.dim), (ctx.dim,))
+
+
+@register("cumsum")
+def cumsum(input: Tensor, dim: int) -> Tensor:  # noqa: A002
+    """Return the cumulative sum along ``dim``."""
+    return Cumsum.apply(input, dim=norm_dim(dim, input.ndim))
+
+
+class Softmax(Op):
+    node = "SoftmaxBackward0"
+    saves = ("result",)
+    attrs = ("dim",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, dim: int = -1) -> Any:
+        ctx.dim = dim
+        xp = backend.namespace(a)
+        e = xp.exp(a - xp.max(a, axis=dim, keepdims=True))
+        return e / xp.sum(e, axis=dim, keepdims=True)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (r,) = ctx.saved_tensors
+        gr = g * r
+        return gr - r * SumDim.apply(gr, dim=(ctx.dim,), keepdim=True)
+
+
+class LogSoftmax(Op):
+    node = "LogSoftmaxBackward0"
+    saves = ("result",)
+    attrs = ("dim",)
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, dim: int = -1) -> Any:
+        ctx.dim = dim
+        xp = backend.namespace(a)
+        shifted = a - xp.max(a, axis=dim, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (r,) = ctx.saved_tensors
+        return g - P.exp(r) * SumDim.apply(g, dim=(ctx.dim,), keepdim=True)
+
+
+def _softmax_dim(input: Tensor, dim: Any) -> int:  # noqa: A002
+    if dim is None:
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return norm_dim(dim, input.ndim)
+
+
+@register("softmax")
+def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A002
+    """Return ``exp(input) / sum(exp(input))`` along ``dim`` (``SoftmaxBackward0``)."""
+    x = input if dtype is None else input.to(dtype)
+    return Softmax.apply(x, dim=_softmax_dim(x, dim))
+
+
+@register("log_softmax")
+def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A002
+    """Return ``log(softmax(input))`` along ``dim``, computed stably."""
+    x = input if dtype is None else input.to(dtype)
+    return LogSoftmax.apply(x, dim=_softmax_dim(x, dim))
+
+
+def _logical_reduce(kind: str, input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    a = input._data
+    xp = backend.namespace(a)
+    fn = xp.all if kind == "all" else xp.any
+    axis = None if dim is None else norm_dims(dim, a.ndim)
+    return const(fn(a, axis=axis, keepdims=keepdim))
+
+
+@register("all")
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001, A002
+    """Return whether all elements are true (along ``dim``)."""
+    return _logical_reduce("all", input, dim, keepdim)
+
+
+@register("any")
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001, A002
+    """Return whether any element is true (along ``dim``)."""
+    return _logical_reduce("any", input, dim, keepdim)
+
+
+@register("count_nonzero")
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
+    """Return the number of non-zero elements (along ``dim``)."""
+    a = input._data
+    xp = backend.namespace(a)
+    axis = None if dim is None else norm_dims(dim, a.ndim)
+    return const(xp.astype(xp.sum(a != 0, axis=axis), xp.int64))

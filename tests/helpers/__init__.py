@@ -1,0 +1,1 @@
+"""Shared test helpers: golden files, the PyTorch oracle, and their own tests."""
