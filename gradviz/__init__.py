@@ -18,6 +18,7 @@ on first use, so ``import gradviz`` stays fast.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from typing import Any
 
@@ -82,25 +83,26 @@ from gradviz.engine.grad_mode import (
 )
 from gradviz.engine.ops.shape import pad as _pad  # noqa: F401
 from gradviz.engine.printing import set_printoptions
-from gradviz.engine.tensor import Size, Tensor
+from gradviz.engine.tensor import Size, Tensor, contiguous_format, preserve_format
 from gradviz.errors import GradvizError
 
 __version__ = "0.1.0"
 
-globals().update({name: fn for name, fn in _ops.REGISTRY.items() if not name.startswith("_")})
+_PUBLIC_OPS = {name: fn for name, fn in _ops.REGISTRY.items() if not name.startswith("_")}
+globals().update(_PUBLIC_OPS)
 
 
-def is_tensor(obj: Any) -> bool:
+def is_tensor(obj: Any) -> builtins.bool:
     """Return True when ``obj`` is a gradviz Tensor."""
     return isinstance(obj, Tensor)
 
 
-def is_floating_point(input: Tensor) -> bool:  # noqa: A002
+def is_floating_point(input: Tensor) -> builtins.bool:  # noqa: A002
     """Return True when ``input`` has a floating-point dtype."""
     return input.dtype.is_floating_point
 
 
-def numel(input: Tensor) -> int:  # noqa: A002
+def numel(input: Tensor) -> builtins.int:  # noqa: A002
     """Return the number of elements of ``input``."""
     return input.numel()
 
@@ -114,6 +116,77 @@ _LAZY_NAMES = {
     "save": "gradviz.serialization",
     "load": "gradviz.serialization",
 }
+
+
+# The public names above; the op functions of the registry are added to ``__all__`` below.
+__all__ = [
+    "Device",
+    "GradvizError",
+    "Size",
+    "Tensor",
+    "__version__",
+    "arange",
+    "as_tensor",
+    "autograd",
+    "bool",
+    "contiguous_format",
+    "default_device",
+    "device",
+    "double",
+    "dtype",
+    "empty",
+    "empty_like",
+    "enable_grad",
+    "eye",
+    "float",
+    "float16",
+    "float32",
+    "float64",
+    "from_numpy",
+    "full",
+    "full_like",
+    "get_default_dtype",
+    "get_rng_state",
+    "half",
+    "inference_mode",
+    "initial_seed",
+    "int",
+    "int16",
+    "int32",
+    "int64",
+    "int8",
+    "is_floating_point",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "is_tensor",
+    "linspace",
+    "long",
+    "manual_seed",
+    "no_grad",
+    "numel",
+    "ones",
+    "ones_like",
+    "preserve_format",
+    "rand",
+    "rand_like",
+    "randint",
+    "randint_like",
+    "randn",
+    "randn_like",
+    "randperm",
+    "seed",
+    "set_default_device",
+    "set_default_dtype",
+    "set_grad_enabled",
+    "set_printoptions",
+    "set_rng_state",
+    "short",
+    "tensor",
+    "uint8",
+    "zeros",
+    "zeros_like",
+]
+__all__ += sorted(set(_PUBLIC_OPS) - set(__all__))
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gradviz.autograd import graph
 from gradviz.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
-from gradviz.autograd.gradcheck import gradcheck, gradgradcheck
+from gradviz.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from gradviz.engine.autograd import backward, grad
 from gradviz.engine.function import Function, FunctionCtx
 from gradviz.engine.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
@@ -27,6 +27,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "GradcheckError",
     "detect_anomaly",
     "set_detect_anomaly",
     "is_anomaly_enabled",

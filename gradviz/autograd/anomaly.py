@@ -41,6 +41,7 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
         _anomaly.update(self._prev)
 
     def __call__(self, fn: Any) -> Any:
+        """Wrap ``fn`` so that it runs with anomaly detection on."""
         import functools  # noqa: PLC0415 - decorator use is rare
 
         @functools.wraps(fn)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from gradviz.engine import backend
 from gradviz.engine.autograd import grad
-from gradviz.engine.grad_mode import no_grad
 from gradviz.engine.tensor import Tensor, _make
 from gradviz.errors import GradcheckError
 
@@ -23,9 +23,16 @@ def _outputs(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> tuple[Tensor, .
     return tuple(o for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor))
 
 
-def _numerical(fn: Callable[..., Any], inputs: tuple[Any, ...], i: int, eps: float) -> list[np.ndarray]:
-    """Return, per output, d(output)/d(inputs[i]) as (out.numel, in.numel) by central differences."""
+def _numerical(
+    fn: Callable[..., Any], inputs: tuple[Any, ...], i: int, eps: float
+) -> list[np.ndarray]:
+    """Return, per output, d(output)/d(inputs[i]) as (out.numel, in.numel) by central differences.
+
+    The probe keeps ``requires_grad`` and grad mode stays on, because ``fn`` may differentiate
+    internally (gradgradcheck's function calls ``autograd.grad``).
+    """
     x = inputs[i]
+    dtype = backend.to_host(x._data).dtype
     host = backend.to_host(x._data).astype(np.float64).ravel()
     cols: list[list[np.ndarray]] = []
     for k in range(host.size):
@@ -35,14 +42,18 @@ def _numerical(fn: Callable[..., Any], inputs: tuple[Any, ...], i: int, eps: flo
         minus[k] -= eps
         vals = []
         for arr in (plus, minus):
-            moved = backend.transfer(arr.reshape(tuple(x.shape)).astype(backend.to_host(x._data).dtype), x.device)
+            moved = backend.transfer(arr.reshape(tuple(x.shape)).astype(dtype), x.device)
             probe = list(inputs)
-            probe[i] = _make(moved, False, None, 0)
-            with no_grad():
-                vals.append([backend.to_host(o._data).astype(np.float64).ravel() for o in _outputs(fn, tuple(probe))])
-        cols.append([(p - m) / (2 * eps) for p, m in zip(vals[0], vals[1])])
+            # NOTE: the probe keeps requires_grad and grad mode stays on, because ``fn`` may
+            # differentiate internally (gradgradcheck's function calls autograd.grad).
+            probe[i] = _make(moved, x.requires_grad, None, 0)
+            outs = _outputs(fn, tuple(probe))
+            vals.append([backend.to_host(o._data).astype(np.float64).ravel() for o in outs])
+        cols.append([(p - m) / (2 * eps) for p, m in zip(vals[0], vals[1], strict=False)])
     n_out = len(cols[0]) if cols else 0
-    return [np.stack([c[j] for c in cols], axis=1) if cols else np.zeros((0, 0)) for j in range(n_out)]
+    return [
+        np.stack([c[j] for c in cols], axis=1) if cols else np.zeros((0, 0)) for j in range(n_out)
+    ]
 
 
 def _analytical(outputs: tuple[Tensor, ...], inputs: tuple[Any, ...], i: int) -> list[np.ndarray]:
@@ -59,7 +70,11 @@ def _analytical(outputs: tuple[Tensor, ...], inputs: tuple[Any, ...], i: int) ->
                 rows.append(np.zeros(x.numel()))
                 continue
             (g,) = grad(out, x, go, retain_graph=True, allow_unused=True)
-            rows.append(np.zeros(x.numel()) if g is None else backend.to_host(g._data).astype(np.float64).ravel())
+            rows.append(
+                np.zeros(x.numel())
+                if g is None
+                else backend.to_host(g._data).astype(np.float64).ravel()
+            )
         result.append(np.stack(rows) if rows else np.zeros((0, x.numel())))
     return result
 
@@ -105,7 +120,7 @@ def gradcheck(
             )
         numerical = _numerical(func, ins, i, eps)
         analytical = _analytical(outputs, ins, i)
-        for j, (num, ana) in enumerate(zip(numerical, analytical)):
+        for j, (num, ana) in enumerate(zip(numerical, analytical, strict=False)):
             if not np.allclose(ana, num, rtol=rtol, atol=atol):
                 if not raise_exception:
                     return False
@@ -137,7 +152,15 @@ def gradgradcheck(
     if grad_outputs is None:
         rng = np.random.default_rng(0)
         grad_outputs = tuple(
-            _make(backend.transfer(rng.standard_normal(tuple(o.shape)).astype(backend.to_host(o._data).dtype), o.device), True, None, 0)
+            _make(
+                backend.transfer(
+                    rng.standard_normal(tuple(o.shape)).astype(backend.to_host(o._data).dtype),
+                    o.device,
+                ),
+                True,
+                None,
+                0,
+            )
             for o in outs
         )
     gos = tuple(grad_outputs)
@@ -149,7 +172,9 @@ def gradgradcheck(
         wrt = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
         outputs = _outputs(func, xs)
         gs = grad(outputs, wrt, go, create_graph=True, allow_unused=True, materialize_grads=True)
-        return tuple(gs)
+        return tuple(g for g in gs if g is not None)
 
     del diff
-    return gradcheck(first_grads, ins + gos, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)
+    return gradcheck(
+        first_grads, ins + gos, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception
+    )

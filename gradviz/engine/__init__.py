@@ -5,8 +5,11 @@ It imports nothing from the layers above it (nn, trace, renderers, debugger, cli
 
 from __future__ import annotations
 
-from gradviz.engine import ops  # noqa: F401 - binds the ops into Tensor
-from gradviz.engine import creation, events  # noqa: F401
+from gradviz.engine import (
+    creation,
+    events,
+    ops,
+)
 from gradviz.engine.tensor import Size, Tensor
 
 __all__ = ["Tensor", "Size", "ops", "creation", "events"]

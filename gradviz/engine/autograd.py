@@ -13,12 +13,14 @@ In a plain backward grad mode is off while formulas run, so no graph is built; w
 from __future__ import annotations
 
 import heapq
-import math
 import time
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from gradviz.engine import events, function
+from gradviz.engine import backend, events, function
+from gradviz.engine.backend import loud, namespace, quiet
+from gradviz.engine.dtypes import is_floating
 from gradviz.engine.function import AccumulateGrad, Node
 from gradviz.engine.grad_mode import _grad_enabled
 from gradviz.engine.tensor import Tensor, _make
@@ -34,7 +36,7 @@ _CREATE_GRAPH_WARNING = (
 )
 
 
-class BackwardAborted(Exception):
+class BackwardAborted(Exception):  # noqa: N818 - a signal to stop, not an error
     """Raised by a listener (the debugger's quit) to stop a backward pass.
 
     The engine restores every ``.grad`` it had already written, then re-raises.
@@ -60,8 +62,9 @@ def _make_grads(outputs: tuple[Tensor, ...], grads: tuple[Any, ...]) -> list[Ten
         if g is None:
             if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            xp_ones = out._data * 0 + 1
-            result.append(_make(xp_ones, False, None, 0))
+            data = out._data
+            ones = namespace(data).ones_like(data)  # not data * 0 + 1: the output may be NaN
+            result.append(_make(ones, False, None, 0))
             continue
         if not isinstance(g, Tensor):
             from gradviz.engine.creation import tensor as _tensor  # noqa: PLC0415
@@ -73,7 +76,7 @@ def _make_grads(outputs: tuple[Tensor, ...], grads: tuple[Any, ...]) -> list[Ten
                 f"output[{i}] has a shape of {_size(out._data.shape)}."
             )
         if g._data.dtype != out._data.dtype:
-            g = _make(g._data.astype(out._data.dtype), g._requires_grad, None, 0)
+            g = _make(_astype(g._data, out._data.dtype), g._requires_grad, None, 0)
         result.append(g)
     return result
 
@@ -204,6 +207,7 @@ class _Engine:
         if listening:
             self.undo = []
         completed = False
+        token = quiet()  # NaN and inf are values here, as in PyTorch (anomaly mode reports them)
         try:
             self._run(listening)
             completed = True
@@ -215,6 +219,7 @@ class _Engine:
                     t._grad = old
             raise
         finally:
+            loud(token)
             if listening:
                 events.bus.emit(
                     events.BackwardFinished(self.roots, time.perf_counter() - start, completed)
@@ -223,9 +228,11 @@ class _Engine:
 
     def _run(self, listening: bool) -> None:
         root_nodes: list[tuple[Node, int, Tensor]] = []
-        for t, g in zip(self.roots, self.root_grads):
+        for t, g in zip(self.roots, self.root_grads, strict=False):
             node = t._grad_fn
-            root_nodes.append((node, t._output_nr, g) if node is not None else (t._grad_accumulator(), 0, g))
+            root_nodes.append(
+                (node, t._output_nr, g) if node is not None else (t._grad_accumulator(), 0, g)
+            )
 
         # Count dependencies over everything reachable from the roots.
         deps: dict[Node, int] = {}
@@ -285,12 +292,12 @@ class _Engine:
                 for k, (fn, nr) in enumerate(node.next_functions):
                     if fn is None:
                         continue
-                    g = out[k] if out is not None else None
-                    if g is not None:
+                    sent = out[k] if out is not None else None
+                    if sent is not None:
                         buf = buffers.get(fn)
                         if buf is None:
                             buf = buffers[fn] = [None] * max(len(fn._out_meta), 1)
-                        buf[nr] = g if buf[nr] is None else _add(buf[nr], g)
+                        buf[nr] = sent if buf[nr] is None else _add(buf[nr], sent)
                     remaining = deps[fn] - 1
                     deps[fn] = remaining
                     if remaining == 0:
@@ -311,12 +318,16 @@ class _Engine:
             for node in reversed(order):
                 if node in needed:
                     continue
-                if node in goal or any(fn in needed for fn, _ in node.next_functions if fn is not None):
+                if node in goal or any(
+                    fn in needed for fn, _ in node.next_functions if fn is not None
+                ):
                     needed.add(node)
                     changed = True
         return needed
 
-    def _execute(self, node: Node, grads: list[Any], listening: bool, index: int) -> tuple[Any, ...] | None:
+    def _execute(
+        self, node: Node, grads: list[Any], listening: bool, index: int
+    ) -> tuple[Any, ...] | None:
         if node._tensor_hooks:
             for nr, hooks in node._tensor_hooks.items():
                 if grads[nr] is not None:
@@ -426,14 +437,21 @@ class _Engine:
         if self.accumulate and (self.targets is None or i is not None):
             if self.undo is not None:
                 old = var._grad
-                self.undo.append((var, old, old._data.copy() if old is not None else None))
+                self.undo.append((var, old, backend.copy(old._data) if old is not None else None))
             if g._data.dtype != var._data.dtype:
-                g = _make(g._data.astype(var._data.dtype), g._requires_grad, g._grad_fn, g._output_nr)
+                g = _make(
+                    _astype(g._data, var._data.dtype), g._requires_grad, g._grad_fn, g._output_nr
+                )
             if var._grad is None:
-                if self.create_graph:
-                    var._grad = g if g._grad_fn is not None else _make(g._data.copy(), False, None, 0)
+                if self.create_graph and g._requires_grad:
+                    # PyTorch copies the gradient into a new tensor: CopyBackwards(None, g).
+                    from gradviz.engine import ops  # noqa: PLC0415
+
+                    var._grad = ops._copy(
+                        _make(backend.zeros(g._data, g._data.shape), False, None, 0), g
+                    )
                 else:
-                    var._grad = _make(g._data.copy(), False, None, 0)
+                    var._grad = _make(backend.copy(g._data), False, None, 0)
             elif self.create_graph or var._grad._requires_grad:
                 var._grad = var._grad + g
             else:
@@ -450,6 +468,10 @@ class _Engine:
             events.bus.emit(events.NodeExecuted(node, (g,), (), index, time.perf_counter() - start))
 
 
+def _astype(data: Any, dtype: Any) -> Any:
+    return namespace(data).astype(data, dtype)
+
+
 def _add(a: Tensor, b: Tensor) -> Tensor:
     if _grad_enabled[0] and (a._requires_grad or b._requires_grad):
         return a + b
@@ -458,8 +480,7 @@ def _add(a: Tensor, b: Tensor) -> Tensor:
 
 def _zeros_like_meta(grads: list[Any], shape: tuple[int, ...], dtype: Any) -> Tensor:
     ref = next(g for g in grads if g is not None)._data
-    xp = function.np if type(ref) is function.np.ndarray else ref.__array_namespace__()
-    return _make(xp.zeros(shape, dtype=dtype), False, None, 0)
+    return _make(backend.zeros(ref, shape, dtype), False, None, 0)
 
 
 def _call_tensor_hook(hook: Any, g: Tensor) -> Tensor:
@@ -475,7 +496,7 @@ def _call_tensor_hook(hook: Any, g: Tensor) -> Tensor:
 def _expandable(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
     if len(shape) > len(to):
         return False
-    for s, t in zip(reversed(shape), reversed(to)):
+    for s, t in zip(reversed(shape), reversed(to), strict=False):
         if s != t and s != 1:
             return False
     return True
@@ -493,7 +514,11 @@ def _conform(node: Node, i: int, g: Tensor, shape: tuple[int, ...], dtype: Any) 
 
         g = ops.sum_to_size(g, shape)
     if g._data.dtype != dtype:
-        g = g.to(function_dtype(dtype)) if g._requires_grad else _make(g._data.astype(dtype), False, None, 0)
+        g = (
+            g.to(function_dtype(dtype))
+            if g._requires_grad
+            else _make(_astype(g._data, dtype), False, None, 0)
+        )
     return g
 
 
@@ -504,18 +529,14 @@ def function_dtype(np_dtype: Any) -> Any:
 
 
 def _check_nan(node: Node, out: tuple[Any, ...]) -> None:
-    xp_isnan = None
     for i, g in enumerate(out):
         if g is None:
             continue
         data = g._data
-        if data.dtype.kind != "f":
+        if not is_floating(data.dtype):
             continue
-        if xp_isnan is None:
-            from gradviz.engine.backend import namespace  # noqa: PLC0415
-
-            xp_isnan = namespace(data).isnan
-        if bool(xp_isnan(data).any()):
+        xp = namespace(data)
+        if bool(xp.any(xp.isnan(data))):
             name = node.name()
             stack = node.metadata.get("traceback_")
             if stack:
@@ -526,5 +547,3 @@ def _check_nan(node: Node, out: tuple[Any, ...]) -> None:
                     stacklevel=2,
                 )
             raise RuntimeError(f"Function '{name}' returned nan values in its {i}th output.")
-
-

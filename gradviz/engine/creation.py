@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,8 @@ class _Generator:
 
 def seed() -> int:
     """Seed the generator from the operating system's entropy and return the seed."""
-    s = int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
+    entropy: Any = np.random.SeedSequence().entropy
+    s = int(entropy) & 0xFFFFFFFFFFFFFFFF
     manual_seed(s)
     return s
 
@@ -96,7 +98,7 @@ def initial_seed() -> int:
 
 def get_rng_state() -> dict[str, Any]:
     """Return the generator's state (to restore with :func:`set_rng_state`)."""
-    return _random().bit_generator.state
+    return dict(_random().bit_generator.state)
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
@@ -108,7 +110,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def _infer_dtype(data: Any) -> _dt.dtype:
-    kinds = set()
+    kinds: set[Any] = set()
 
     def walk(x: Any) -> None:
         if isinstance(x, Tensor):
@@ -127,15 +129,15 @@ def _infer_dtype(data: Any) -> _dt.dtype:
         elif hasattr(x, "dtype"):
             kinds.add(_dt.from_numpy_dtype(np.dtype(x.dtype)))
         else:
-            raise TypeError(
-                f"Could not infer dtype of {type(x).__name__}"
-            )
+            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
 
     walk(data)
     tensor_dtypes = [k for k in kinds if isinstance(k, _dt.dtype)]
     if "f" in kinds:
         if any(d.is_floating_point for d in tensor_dtypes):
-            return max((d for d in tensor_dtypes if d.is_floating_point), key=lambda d: d.np.itemsize)
+            return max(
+                (d for d in tensor_dtypes if d.is_floating_point), key=lambda d: d.np.itemsize
+            )
         return _dt.get_default_dtype()
     if tensor_dtypes:
         out = tensor_dtypes[0]
@@ -168,7 +170,7 @@ def _to_array(data: Any, dtype: Any, device: Any) -> Any:
         if want is not None and arr.dtype != want.np:
             arr = backend.namespace(arr).astype(arr, want.np)
         return arr if dev is None else backend.transfer(arr, dev)
-    if hasattr(data, "__array_namespace__") and not isinstance(data, np.ndarray):
+    if hasattr(data, "__array_namespace__") and not isinstance(data, np.ndarray | np.generic):
         arr = data
         if want is not None and arr.dtype != want.np:
             arr = backend.namespace(arr).astype(arr, want.np)
@@ -190,8 +192,11 @@ def _to_array(data: Any, dtype: Any, device: Any) -> Any:
             raise ValueError(
                 f"expected a rectangular nested list of numbers, got {_describe(data)} ({err})"
             ) from None
-    host = np.ascontiguousarray(host)
-    if dev is None or dev.type == "cpu":
+    # NOTE: np.ascontiguousarray would turn a 0-d array into a 1-d one.
+    host = np.asarray(host, order="C")
+    if dev is None:
+        dev = backend.default_device()  # as torch.tensor does under set_default_device
+    if dev.type == "cpu":
         return host.copy() if host.base is not None or not host.flags.writeable else host
     return backend.transfer(host, dev)
 
@@ -201,7 +206,9 @@ def _describe(data: Any) -> str:
     return text if len(text) < 60 else text[:57] + "..."
 
 
-def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(
+    data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Return a new tensor holding a copy of ``data``.
 
     Args:
@@ -222,7 +229,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
 
 
 def _leaf(arr: Any, requires_grad: bool) -> Tensor:
-    if requires_grad and arr.dtype.kind not in "fc":
+    if requires_grad and not _dt.is_floating(arr.dtype):
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
     return _make(arr, requires_grad, None, 0)
 
@@ -231,7 +238,12 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Return ``data`` as a tensor, sharing memory with a NumPy array or tensor when possible."""
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
-    if isinstance(data, np.ndarray) and dtype is None and device is None and data.dtype.kind in "biuf":
+    if (
+        isinstance(data, np.ndarray)
+        and dtype is None
+        and device is None
+        and data.dtype.kind in "biuf"
+    ):
         return _make(data, False, None, 0)
     return _make(_to_array(data, dtype, device), False, None, 0)
 
@@ -269,7 +281,9 @@ def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
             f"({bad!r}) in {tuple(size)}"
         ) from None
     if any(s < 0 for s in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}"
+        )
     return shape
 
 
@@ -278,12 +292,18 @@ def _xp(device: Any) -> tuple[Any, Any]:
     return dev, dev.xp
 
 
-def _filled(shape: tuple[int, ...], value: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+def _filled(
+    shape: tuple[int, ...], value: Any, dtype: Any, device: Any, requires_grad: bool
+) -> Tensor:
     dt = _dt.to_dtype(dtype) if dtype is not None else None
     if dt is None:
         dt = _dt.result_type(value) if not isinstance(value, float) else _dt.get_default_dtype()
     dev, xp = _xp(device)
-    arr = xp.full(shape, value, dtype=dt.np) if dev.type == "cpu" else backend.transfer(np.full(shape, value, dtype=dt.np), dev)
+    arr = (
+        xp.full(shape, value, dtype=dt.np)
+        if dev.type == "cpu"
+        else backend.transfer(np.full(shape, value, dtype=dt.np), dev)
+    )
     return _leaf(arr, requires_grad)
 
 
@@ -302,12 +322,26 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: Sequence[int],
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Return a tensor of the given size filled with ``fill_value``."""
     return _filled(_size((size,)), fill_value, dtype, device, requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Return a 2-D tensor with ones on the diagonal."""
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
     return _leaf(_on(np.eye(n, m, dtype=dt.np), device), requires_grad)
@@ -318,7 +352,15 @@ def _on(host: np.ndarray, device: Any) -> Any:
     return host if dev.type == "cpu" else backend.transfer(host, dev)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Return ``start, start + step, ...`` up to (not including) ``end``.
 
     Example:
@@ -335,29 +377,89 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     else:
         dt = _dt.to_dtype(dtype)
     n = max(math.ceil((end - start) / step), 0)
-    host = (start + step * np.arange(n, dtype=np.float64)) if dt.is_floating_point else np.arange(start, end, step)
+    host = (
+        (start + step * np.arange(n, dtype=np.float64))
+        if dt.is_floating_point
+        else np.arange(start, end, step)
+    )
     return _leaf(_on(host.astype(dt.np), device), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Return ``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    return _leaf(_on(np.linspace(start, end, steps).astype(dt.np), device), requires_grad)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    return _leaf(_on(_linspace(start, end, steps, dt), device), requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def _linspace(start: float, end: float, steps: int, dt: _dt.dtype) -> np.ndarray:
+    """Return PyTorch's linspace values, bit for bit.
+
+    PyTorch's CPU kernel computes ``start + step * i`` for the first half and
+    ``end - step * (steps - 1 - i)`` for the second, each with a fused multiply-add in the
+    element type. One rounding from a wider type reproduces the fused result.
+    """
+    if steps <= 1:
+        return np.full((steps,), start, dtype=dt.np)
+    if not dt.is_floating_point:
+        step = (float(end) - float(start)) / (steps - 1)
+        i = np.arange(steps, dtype=np.float64)
+        half = steps // 2
+        exact = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
+        return np.trunc(exact).astype(dt.np)
+    elem = dt.np.type
+    wide = np.longdouble if dt.np.itemsize >= 8 else np.float64
+    lo, hi = elem(start), elem(end)
+    step = wide(elem((hi - lo) / elem(steps - 1)))
+    i = np.arange(steps).astype(wide)
+    half = steps // 2
+    values = np.where(i < half, wide(lo) + step * i, wide(hi) - step * (steps - 1 - i))
+    return values.astype(dt.np)
+
+
+def rand(
+    *size: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    generator: Any = None,
+) -> Tensor:
     """Return samples of U(0, 1) of the given size."""
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
     return _leaf(_on(_random().random(_size(size)).astype(dt.np), device), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def randn(
+    *size: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    generator: Any = None,
+) -> Tensor:
     """Return samples of N(0, 1) of the given size."""
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
     return _leaf(_on(_random().standard_normal(_size(size)).astype(dt.np), device), requires_grad)
 
 
-def randint(low: int, high: Any = None, size: Any = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def randint(
+    low: int,
+    high: Any = None,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    generator: Any = None,
+) -> Tensor:
     """Return random integers in ``[low, high)`` of the given size (``randint(high, size)`` too)."""
     if size is None:
         low, high, size = 0, low, high
@@ -368,7 +470,9 @@ def randint(low: int, high: Any = None, size: Any = None, *, dtype: Any = None, 
     return _leaf(_on(host, device), requires_grad)
 
 
-def randperm(n: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def randperm(
+    n: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Return a random permutation of ``0 .. n-1``."""
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.int64
     return _leaf(_on(_random().permutation(n).astype(dt.np), device), requires_grad)
@@ -378,42 +482,86 @@ def _like(x: Tensor, dtype: Any, device: Any) -> tuple[tuple[int, ...], Any, Any
     return tuple(x.shape), dtype or x.dtype, device if device is not None else x.device
 
 
-def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def zeros_like(
+    input: Tensor,  # noqa: A002 - PyTorch's argument name
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Return zeros with ``input``'s shape, dtype and device."""
     shape, dt, dev = _like(input, dtype, device)
     return zeros(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def ones_like(
+    input: Tensor,  # noqa: A002 - PyTorch's argument name
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Return ones with ``input``'s shape, dtype and device."""
     shape, dt, dev = _like(input, dtype, device)
     return ones(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def empty_like(
+    input: Tensor,  # noqa: A002 - PyTorch's argument name
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Return an (zero-filled) tensor with ``input``'s shape, dtype and device."""
     return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def full_like(
+    input: Tensor,  # noqa: A002 - PyTorch's argument name
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Return ``fill_value`` everywhere, with ``input``'s shape, dtype and device."""
     shape, dt, dev = _like(input, dtype, device)
     return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def rand_like(
+    input: Tensor,  # noqa: A002 - PyTorch's argument name
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Return U(0, 1) samples with ``input``'s shape, dtype and device."""
     shape, dt, dev = _like(input, dtype, device)
     return rand(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def randn_like(
+    input: Tensor,  # noqa: A002 - PyTorch's argument name
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Return N(0, 1) samples with ``input``'s shape, dtype and device."""
     shape, dt, dev = _like(input, dtype, device)
     return randn(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low: int, high: Any = None, *, dtype: Any = None, device: Any = None) -> Tensor:  # noqa: A002
+def randint_like(
+    input: Tensor,  # noqa: A002 - PyTorch's argument name
+    low: int,
+    high: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+) -> Tensor:
     """Return random integers with ``input``'s shape."""
     shape, dt, dev = _like(input, dtype, device)
     if high is None:
@@ -424,20 +572,46 @@ def randint_like(input: Tensor, low: int, high: Any = None, *, dtype: Any = None
 # ---------------------------------------------------------------------------- Tensor.new_*
 
 
-def _new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+def _new_tensor(
+    self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return tensor(
+        data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad
+    )
 
 
-def _new_zeros(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+def _new_zeros(
+    self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return zeros(
+        *size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad
+    )
 
 
-def _new_ones(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+def _new_ones(
+    self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return ones(
+        *size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad
+    )
 
 
-def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+def _new_full(
+    self: Tensor,
+    size: Any,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return full(
+        size,
+        fill_value,
+        dtype=dtype or self.dtype,
+        device=device or self.device,
+        requires_grad=requires_grad,
+    )
 
 
 for _name, _fn in (

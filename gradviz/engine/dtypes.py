@@ -6,6 +6,9 @@ holds the process-wide default floating dtype (float32, as in PyTorch).
 
 from __future__ import annotations
 
+import builtins
+from typing import Any
+
 import numpy as np
 
 __all__ = [
@@ -29,11 +32,30 @@ __all__ = [
     "set_default_dtype",
     "to_dtype",
     "result_type",
+    "register_namespace",
+    "native",
+    "FLOATING",
+    "BOOLEAN",
+    "is_floating",
+    "is_bool",
 ]
 
 _builtin_bool = bool
 _builtin_float = float
 _builtin_int = int
+
+
+_SCALAR_NAMES = {
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "int8": "Char",
+    "uint8": "Byte",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "bool": "Bool",
+}
 
 
 class dtype:  # noqa: N801 - PyTorch's spelling
@@ -44,9 +66,17 @@ class dtype:  # noqa: N801 - PyTorch's spelling
         np_dtype: the NumPy dtype that stores it.
     """
 
-    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category")
+    __slots__ = (
+        "name",
+        "np",
+        "is_floating_point",
+        "is_signed",
+        "itemsize",
+        "category",
+        "scalar_name",
+    )
 
-    def __init__(self, name: str, np_dtype: np.dtype) -> None:
+    def __init__(self, name: str, np_dtype: Any) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.is_floating_point = self.np.kind == "f"
@@ -54,6 +84,8 @@ class dtype:  # noqa: N801 - PyTorch's spelling
         self.itemsize = self.np.itemsize
         # NOTE: categories order bool < integer < floating, as PyTorch's promotion does.
         self.category = {"b": 0, "u": 1, "i": 1, "f": 2}[self.np.kind]
+        # PyTorch's ScalarType name, which its error messages use ("Got: Long").
+        self.scalar_name = _SCALAR_NAMES[name]
 
     def __repr__(self) -> str:
         return f"gradviz.{self.name}"
@@ -73,8 +105,56 @@ int64 = long = dtype("int64", np.int64)
 bool = dtype("bool", np.bool_)  # noqa: A001
 
 _ALL = (float16, float32, float64, int8, uint8, int16, int32, int64, bool)
+# Array dtype objects -> dtype. NumPy's (shared by CuPy) and other namespaces' dtype objects
+# live in separate tables: array_api_strict's dtypes hash like NumPy's but warn when compared
+# with them, so a lookup must never mix the two.
 _BY_NP = {d.np: d for d in _ALL}
+_BY_FOREIGN: dict[object, dtype] = {}
+# NumPy dtypes that are floating / bool, for the engine's hot paths (set lookups are cheap);
+# only probe these with NumPy dtypes (use is_floating / is_bool for any array's dtype).
+FLOATING: set[object] = {d.np for d in _ALL if d.is_floating_point}
+BOOLEAN: set[object] = {bool.np}
+_FOREIGN_FLOATING: set[object] = set()
+_FOREIGN_BOOLEAN: set[object] = set()
 _default = [float32]
+_np_dtype = np.dtype
+
+
+def register_namespace(xp: object) -> None:
+    """Teach the dtype tables the dtype objects of an array namespace (``array_api_strict``).
+
+    NumPy and CuPy share NumPy's dtype objects and need no registration.
+    """
+    for d in _ALL:
+        native = getattr(xp, d.name, None)
+        if native is None or isinstance(native, type) or isinstance(native, np.dtype):
+            continue  # NumPy/CuPy scalar types: already known
+        _BY_FOREIGN[native] = d
+        if d.is_floating_point:
+            _FOREIGN_FLOATING.add(native)
+        if d is bool:
+            _FOREIGN_BOOLEAN.add(native)
+
+
+def is_floating(array_dtype: object) -> builtins.bool:
+    """Return True when an array's dtype (of any namespace) is a floating type."""
+    if isinstance(array_dtype, _np_dtype):
+        return array_dtype in FLOATING
+    return array_dtype in _FOREIGN_FLOATING
+
+
+def is_bool(array_dtype: object) -> builtins.bool:
+    """Return True when an array's dtype (of any namespace) is bool."""
+    if isinstance(array_dtype, _np_dtype):
+        return array_dtype in BOOLEAN
+    return array_dtype in _FOREIGN_BOOLEAN
+
+
+def native(xp: object, d: dtype) -> object:
+    """Return the dtype object of namespace ``xp`` that stores ``d``."""
+    if xp is np:
+        return d.np
+    return getattr(xp, d.name)
 
 
 def get_default_dtype() -> dtype:
@@ -124,15 +204,21 @@ def to_dtype(d: object) -> dtype:
         raise TypeError(f"unsupported dtype {d!r}; gradviz supports {names}") from None
 
 
-def from_numpy_dtype(np_dtype: np.dtype) -> dtype:
-    """Return the gradviz dtype stored as ``np_dtype`` (float64 for unknown floats)."""
-    try:
-        return _BY_NP[np_dtype]
-    except KeyError:
-        return to_dtype(np_dtype)
+def from_numpy_dtype(np_dtype: object) -> dtype:
+    """Return the gradviz dtype stored as the array dtype ``np_dtype`` (of any namespace)."""
+    if isinstance(np_dtype, _np_dtype):
+        try:
+            return _BY_NP[np_dtype]
+        except KeyError:
+            return to_dtype(np_dtype)
+    return _BY_FOREIGN[np_dtype]
 
 
 def _promote(a: dtype, b: dtype) -> dtype:
+    # NOTE: PyTorch's table: across categories the higher category's dtype wins as is
+    # (int64 with float32 gives float32; NumPy would say float64).
+    if a.category != b.category:
+        return a if a.category > b.category else b
     return from_numpy_dtype(np.promote_types(a.np, b.np))
 
 

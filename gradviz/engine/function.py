@@ -21,12 +21,23 @@ from __future__ import annotations
 
 import itertools
 import traceback
-import weakref
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
 from gradviz.engine import events
+from gradviz.engine.backend import loud as _loud
+from gradviz.engine.backend import namespace
+from gradviz.engine.backend import quiet as _quiet
+from gradviz.engine.dtypes import (
+    FLOATING,
+    get_default_dtype,
+    is_bool,
+    is_floating,
+    native,
+    result_type,
+)
 from gradviz.engine.events import Handle
 from gradviz.engine.grad_mode import _grad_enabled, _inference, no_grad
 
@@ -138,18 +149,30 @@ class Node:
             raise RuntimeError(FREED_MESSAGE)
         if not self._saved:
             return []
-        return [(name, slot[1]) for name, slot in self._saved.items()]
+        return [(name, slot[1]) for name, slot in self._saved.items() if slot[0] != "none"]
 
     def _unpack(self, name: str) -> Any:
+        """Return a saved value, checking a saved tensor's version counter.
+
+        Slots are ``(kind, value, version, counter)``: kind
+        ``input`` (a Tensor; its live version counter is compared with the one at save
+        time), ``result`` (an output array and its counter), ``array`` / ``scalar`` (a raw
+        value for backward), ``none`` (not saved because no gradient needs it).
+        """
         if self._freed:
             raise RuntimeError(FREED_MESSAGE)
         slot = self._saved[name]  # type: ignore[index]
-        kind, value, version, counter = slot
-        if kind == "array":
+        kind = slot[0]
+        value = slot[1]
+        if kind == "input":
+            counter = value._version_counter
+        elif kind == "result":
+            counter = slot[3]
+        else:
             return value
         current = counter[0] if counter is not None else 0
-        if version != current:
-            _raise_version_error(self, name, value, version, current)
+        if slot[2] != current:
+            _raise_version_error(self, name, slot, current)
         if kind == "result":
             return _make(value, True, self, slot_output_nr(name))
         return value
@@ -165,11 +188,17 @@ class Node:
             key = name[7:]
             saved = self.__dict__.get("_saved")
             if saved is not None and key in saved:
-                return self._unpack(key)
+                value = self._unpack(key)
+                if saved[key][0] in ("array", "scalar") and value is not None:
+                    # PyTorch shows saved buffers and wrapped Python scalars as tensors.
+                    value = _make(value, False, None, 0)
+                return value
             if self.__dict__.get("_freed") and key in _saved_names(self):
                 raise RuntimeError(FREED_MESSAGE)
             if key in type(self).attrs:
                 return self.__dict__.get(key)
+            if key in self.__dict__ and key not in _NOT_SAVED_ATTRS and not key.startswith("_"):
+                return self.__dict__[key]  # what forward kept on ctx (self_sym_sizes, ...)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __repr__(self) -> str:
@@ -177,6 +206,8 @@ class Node:
 
 
 _hook_ids = itertools.count()
+# Node attributes that are engine state, not saved values (never shown as ``_saved_*``).
+_NOT_SAVED_ATTRS = frozenset({"needs_input_grad", "next_functions", "module", "variable"})
 
 
 def slot_output_nr(name: str) -> int:
@@ -189,20 +220,18 @@ def _saved_names(node: Node) -> tuple[str, ...]:
     return tuple(getattr(op, "saves", ())) if op is not None else ()
 
 
-def _raise_version_error(node: Node, name: str, value: Any, saved: int, current: int) -> None:
+def _raise_version_error(node: Node, name: str, slot: tuple[Any, ...], current: int) -> None:
+    value = slot[1]
     data = value._data if isinstance(value, Tensor) else value
     tname = _type_name(data)
     shape = ", ".join(str(s) for s in data.shape)
-    producer = node.name()
-    if name.startswith("result"):
-        origin = f"output {slot_output_nr(name)} of {_short_name(producer)}"
+    if slot[0] == "result":
+        origin = f", which is output {slot_output_nr(name)} of {_short_name(node.name())},"
+    elif value._grad_fn is not None:
+        # PyTorch names the tensor's producer now (after the in-place op), not at save time.
+        origin = f", which is output {value._output_nr} of {_short_name(value._grad_fn.name())},"
     else:
-        fn = value._grad_fn if isinstance(value, Tensor) else None
-        origin = (
-            f"output {value._output_nr} of {_short_name(fn.name())}"
-            if fn is not None
-            else "a leaf tensor"
-        )
+        origin = ""  # a leaf: PyTorch names no producer
     hint = (
         "Hint: the backtrace further above shows the operation that failed to compute its "
         "gradient. The variable in question was changed in there or anywhere later. Good luck!"
@@ -212,8 +241,8 @@ def _raise_version_error(node: Node, name: str, value: Any, saved: int, current:
     )
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an "
-        f"inplace operation: [{tname} [{shape}]], which is {origin}, is at version "
-        f"{current}; expected version {saved} instead. {hint}"
+        f"inplace operation: [{tname} [{shape}]]{origin} is at version "
+        f"{current}; expected version {slot[2]} instead. {hint}"
     )
 
 
@@ -358,17 +387,24 @@ class Function:
         if op is None:  # defining Op itself
             return
         if "_node_cls" not in cls.__dict__ and not issubclass(cls, op):
-            cls._node_cls = type(f"{cls.__name__}Backward", (BackwardCFunction,), {"_function": cls})
+            cls._node_cls = type(
+                f"{cls.__name__}Backward", (BackwardCFunction,), {"_function": cls}
+            )
 
     @staticmethod
     def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
         """Compute the outputs from the inputs (override this)."""
-        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function."
+        )
 
     @staticmethod
     def backward(ctx: Any, *grad_outputs: Any) -> Any:
         """Return one gradient per forward input, None where there is none (override this)."""
-        raise NotImplementedError("You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD.")
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom "
+            "autograd.Function to use it with backward mode AD."
+        )
 
     setup_context: Any = None
 
@@ -377,7 +413,7 @@ class Function:
         """Run ``forward`` and, when grad mode is on and an input requires grad, record a node."""
         node = cls._node_cls.__new__(cls._node_cls)
         is_tensor = tuple(isinstance(a, Tensor) for a in args)
-        needs = tuple(t and a._requires_grad for t, a in zip(is_tensor, args))
+        needs = tuple(t and a._requires_grad for t, a in zip(is_tensor, args, strict=False))
         node.needs_input_grad = needs
         node._arg_is_tensor = is_tensor
         record = _grad_enabled[0] and any(needs)
@@ -392,6 +428,9 @@ class Function:
         single = not isinstance(output, tuple)
         outputs = (output,) if single else output
         tensor_inputs = tuple(a for a in args if isinstance(a, Tensor))
+        # NOTE: the edges first: an input marked dirty is returned as an output, and its
+        # grad_fn is about to become this node.
+        edges = _edges(tensor_inputs)
         wrapped = []
         non_diff = {id(t) for t in node._non_differentiable}
         input_ids = {id(t) for t in tensor_inputs}
@@ -408,7 +447,7 @@ class Function:
                 out._grad_fn = node
                 out._output_nr = nr
             wrapped.append(out)
-        _connect(node, tensor_inputs, tuple(w for w in wrapped if isinstance(w, Tensor)))
+        _connect(node, tensor_inputs, tuple(w for w in wrapped if isinstance(w, Tensor)), edges)
         to_save = node._to_save
         if to_save:
             node._saved = {}
@@ -424,11 +463,14 @@ class Function:
         return wrapped[0] if single else tuple(wrapped)
 
 
-def _save_input(t: Any) -> tuple[str, Any, int, Any]:
+def _save_input(t: Any) -> tuple[Any, ...]:
     if t._is_inference and not _inference[0]:
         raise RuntimeError(_INFERENCE_SAVE_MESSAGE)
     counter = t._version_counter
-    return ("input", t, counter[0] if counter is not None else 0, counter)
+    return ("input", t, counter[0] if counter is not None else 0, None)
+
+
+_NOT_SAVED = ("none", None, 0, None)
 
 
 def _save_result(t: Any) -> tuple[str, Any, int, Any]:
@@ -438,11 +480,10 @@ def _save_result(t: Any) -> tuple[str, Any, int, Any]:
     return ("result", t._data, counter[0], counter)
 
 
-def _connect(node: Node, inputs: tuple[Any, ...], outputs: tuple[Any, ...]) -> None:
-    """Fill a new node's edges and metadata and announce it."""
-    node._seq = next(_sequence)
-    edges = []
-    meta = []
+def _edges(inputs: tuple[Any, ...]) -> tuple[tuple[tuple[Any, int], ...], tuple[Any, ...]]:
+    """Return the ``next_functions`` and input metadata of a node over ``inputs``."""
+    edges: list[tuple[Any, int]] = []
+    meta: list[Any] = []
     for x in inputs:
         if isinstance(x, Tensor) and x._requires_grad:
             fn = x._grad_fn
@@ -451,8 +492,15 @@ def _connect(node: Node, inputs: tuple[Any, ...], outputs: tuple[Any, ...]) -> N
         else:
             edges.append((None, 0))
             meta.append(None)
-    node.next_functions = tuple(edges)
-    node._in_meta = tuple(meta)
+    return tuple(edges), tuple(meta)
+
+
+def _connect(
+    node: Node, inputs: tuple[Any, ...], outputs: tuple[Any, ...], edges: Any = None
+) -> None:
+    """Fill a new node's edges and metadata and announce it."""
+    node._seq = next(_sequence)
+    node.next_functions, node._in_meta = edges if edges is not None else _edges(inputs)
     node._out_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
     if events._module_stack:
         node.module = events._module_stack[-1]
@@ -510,7 +558,11 @@ class Op(Function):
         inputs: names of the positional inputs (``("self", "other")``).
         saves: which inputs (by name) or outputs (``"result"``, ``"result1"``) to save.
         attrs: names of ctx attributes that are the op's parameters, shown by renderers.
-        promotes: apply PyTorch's dtype promotion to the result (binary arithmetic).
+        needs: for saved inputs that only some gradients use, the input indices whose
+            gradient needs them; the input is saved only when one of those requires grad,
+            as PyTorch does (``x * 3`` saves ``other`` but not ``self``).
+        promotes: cast the inputs to PyTorch's result dtype first (binary arithmetic);
+            ``"float"`` also turns integer results into the default float dtype.
         view: the output shares its input's data and version counter.
         differentiable: False for ops without gradient (comparisons).
         non_differentiable_outputs: indices of outputs that never require grad.
@@ -519,7 +571,8 @@ class Op(Function):
     node: ClassVar[str] = ""
     inputs: ClassVar[tuple[str, ...]] = ("self",)
     saves: ClassVar[tuple[str, ...]] = ()
-    promotes: ClassVar[bool] = False
+    needs: ClassVar[dict[str, tuple[int, ...]]] = {}
+    promotes: ClassVar[Any] = False
     view: ClassVar[bool] = False
     differentiable: ClassVar[bool] = True
     non_differentiable_outputs: ClassVar[tuple[int, ...]] = ()
@@ -528,7 +581,11 @@ class Op(Function):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.node:
-            node_cls = type(cls.node, (OpNode,), {"_op": cls, "attrs": cls.__dict__.get("attrs", getattr(cls, "attrs", ()))})
+            node_cls = type(
+                cls.node,
+                (OpNode,),
+                {"_op": cls, "attrs": cls.__dict__.get("attrs", getattr(cls, "attrs", ()))},
+            )
             node_cls.__module__ = "gradviz.engine.nodes"
             cls._node_cls = node_cls  # type: ignore[assignment]
 
@@ -545,51 +602,93 @@ class Op(Function):
                 data = x._data
                 if first is None:
                     first = data
-                elif type(data) is not type(first) or (type(data) is not np.ndarray and _dev(data) != _dev(first)):
+                elif type(data) is not type(first) or (
+                    type(data) is not _ndarray and data.device != first.device
+                ):
                     _raise_device_mismatch(cls, inputs)
                 datas.append(data)
                 if x._requires_grad:
                     requires = True
             else:
                 datas.append(x)
-        if requires and _grad_enabled[0] and cls.differentiable:
-            node = cls._node_cls.__new__(cls._node_cls)
-            node.needs_input_grad = tuple(isinstance(x, Tensor) and x._requires_grad for x in inputs)
-            out = cls.forward(node, *datas, **params)
-            return _finish(cls, node, inputs, out)
-        out = cls.forward(_NULL_CTX, *datas, **params)
-        if type(out) is tuple:
-            return tuple(_make(cls._fix_dtype(o, inputs) if cls.promotes else o, False, None, 0) for o in out)
         if cls.promotes:
-            out = cls._fix_dtype(out, inputs)
+            datas = _promote(cls, inputs, datas)
+        token = _quiet()
+        try:
+            if requires and _grad_enabled[0] and cls.differentiable:
+                node = cls._node_cls.__new__(cls._node_cls)
+                node.needs_input_grad = tuple(
+                    isinstance(x, Tensor) and x._requires_grad for x in inputs
+                )
+                out = cls.forward(node, *datas, **params)
+                return _finish(cls, node, inputs, out)
+            out = cls.forward(_NULL_CTX, *datas, **params)
+        finally:
+            _loud(token)
+        if type(out) is tuple:
+            return tuple(_make(o, False, None, 0) for o in out)
         t = _make(out, False, None, 0)
         if cls.view and first is not None:
             _share_view(t, inputs[0])
         return t
 
-    @classmethod
-    def _fix_dtype(cls, out: Any, inputs: tuple[Any, ...]) -> Any:
-        dtypes = {x._data.dtype for x in inputs if isinstance(x, Tensor)}
-        if len(dtypes) == 1 and out.dtype in dtypes:
-            return out
-        from gradviz.engine.dtypes import result_type  # noqa: PLC0415 - cold path
 
-        want = result_type(*inputs).np
-        if cls.promotes == "float" and want.kind != "f":
-            from gradviz.engine.dtypes import get_default_dtype  # noqa: PLC0415
-
-            want = get_default_dtype().np
-        return out if out.dtype == want else out.astype(want)
+_ndarray = np.ndarray
 
 
-def _dev(data: Any) -> Any:
-    return getattr(getattr(data, "device", None), "id", data.__class__)
+def _promote(cls: type[Op], inputs: tuple[Any, ...], datas: list[Any]) -> list[Any]:
+    """Cast the input arrays to PyTorch's result dtype before the kernel runs.
+
+    Casting first (rather than fixing the result) gives PyTorch's dtype on every namespace,
+    including those that refuse mixed-kind arithmetic (array_api_strict, as CuPy may).
+    The common case, one dtype and Python scalars that cannot raise it, costs one pass.
+    """
+    dt = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            d = x._data.dtype
+            if dt is None:
+                dt = d
+            elif d is not dt and d != dt:
+                return _cast_to_result(cls, inputs, datas)
+    if dt is None or is_floating(dt):
+        return datas  # floating tensors: no Python number can raise their dtype
+    if cls.promotes == "float":
+        return _cast_to_result(cls, inputs, datas)
+    for x in inputs:
+        if isinstance(x, float) or (isinstance(x, int) and x.__class__ is not bool and is_bool(dt)):
+            return _cast_to_result(cls, inputs, datas)
+    return datas
+
+
+def _cast_to_result(cls: type[Op], inputs: tuple[Any, ...], datas: list[Any]) -> list[Any]:
+    want = result_type(*inputs)
+    if cls.promotes == "float" and not want.is_floating_point:
+        want = get_default_dtype()
+    out = list(datas)
+    for i, x in enumerate(inputs):
+        if isinstance(x, Tensor):
+            data = datas[i]
+            xp = namespace(data)
+            target = native(xp, want)
+            if data.dtype != target:
+                out[i] = xp.astype(data, target)
+    return out
 
 
 def _raise_device_mismatch(cls: type[Op], inputs: tuple[Any, ...]) -> None:
     from gradviz.errors import DeviceError  # noqa: PLC0415 - error path
 
-    lines = [f"{cls.__name__.lower()}: expected all tensors to be on the same device, but found"]
+    tensors = [x for x in inputs if isinstance(x, Tensor)]
+    devices: list[str] = []
+    for x in tensors:
+        if str(x.device) not in devices:
+            devices.append(str(x.device))
+    name = cls.node or cls.__name__
+    lines = [
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{devices[0]} and {devices[1]}! (in {name.replace('Backward', '').rstrip('0123456789')})"
+    ]
     for i, x in enumerate(inputs):
         if isinstance(x, Tensor):
             lines.append(f"  input {i}  {tuple(x.shape)} {x.dtype.name} {x.device}")
@@ -608,12 +707,11 @@ def _share_view(out: Any, base: Any) -> None:
 def _finish(cls: type[Op], node: OpNode, inputs: tuple[Any, ...], out: Any) -> Any:
     multi = type(out) is tuple
     outs = out if multi else (out,)
-    if cls.promotes:
-        outs = tuple(cls._fix_dtype(o, inputs) for o in outs)
     nondiff = cls.non_differentiable_outputs
     tensors = []
     for nr, o in enumerate(outs):
-        if nr in nondiff or o.dtype.kind not in "fc":
+        floating = o.dtype in FLOATING if type(o) is _ndarray else is_floating(o.dtype)
+        if nr in nondiff or not floating:
             tensors.append(_make(o, False, None, 0))
         else:
             tensors.append(_make(o, True, node, nr))
@@ -623,12 +721,22 @@ def _finish(cls: type[Op], node: OpNode, inputs: tuple[Any, ...], out: Any) -> A
         if saved is None:
             saved = node._saved = {}
         names = cls.inputs
+        needs = cls.needs
         for name in saves:
             if name.startswith("result"):
                 saved[name] = _save_result(tensors[slot_output_nr(name)])
-            else:
-                x = inputs[names.index(name)]
-                saved[name] = _save_input(x) if isinstance(x, Tensor) else ("array", x, 0, None)
+                continue
+            users = needs.get(name) if needs else None
+            if users is not None:
+                need = node.needs_input_grad
+                for i in users:
+                    if need[i]:
+                        break
+                else:  # no gradient that needs this input is wanted
+                    saved[name] = _NOT_SAVED
+                    continue
+            x = inputs[names.index(name)]
+            saved[name] = _save_input(x) if isinstance(x, Tensor) else ("scalar", x, 0, None)
     if cls.view:
         _share_view(tensors[0], inputs[0])
     _connect(node, inputs, tuple(tensors))

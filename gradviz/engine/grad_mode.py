@@ -7,7 +7,8 @@ them on its hot path, and a list item is the cheapest mutable global to read.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = [
     "no_grad",
@@ -113,6 +114,12 @@ class set_grad_enabled(_Mode):  # noqa: N801
     def __enter__(self) -> None:
         pass
 
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap ``fn`` to run in this mode; as a decorator the mode applies to its calls only."""
+        # __init__ switched the mode at decoration time: undo that.
+        _grad_enabled[0], _inference[0] = self._prev
+        return super().__call__(fn)
+
 
 class inference_mode(_Mode):  # noqa: N801
     """Like ``no_grad``; tensors made inside are inference tensors and stay so.
@@ -122,9 +129,10 @@ class inference_mode(_Mode):  # noqa: N801
     """
 
     def __new__(cls, mode: Any = True) -> Any:
+        """Create the mode; ``@inference_mode`` without parentheses decorates directly."""
         self = super().__new__(cls)
         if callable(mode):
-            self.__init__(True)
+            inference_mode.__init__(self, True)
             return self(mode)
         return self
 

@@ -12,7 +12,13 @@ from gradviz.engine import dtypes as _dt
 
 __all__ = ["tensor_repr", "set_printoptions"]
 
-_options = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+_options: dict[str, Any] = {
+    "precision": 4,
+    "threshold": 1000,
+    "edgeitems": 3,
+    "linewidth": 80,
+    "sci_mode": None,
+}
 
 
 def set_printoptions(
@@ -51,18 +57,22 @@ class _Formatter:
         if finite.size == 0:
             self.width = max((len(self._plain(v)) for v in values.ravel().tolist()), default=1)
             return
-        self.int_mode = bool(np.all(np.ceil(finite) == finite))
         nonzero = np.abs(finite[finite != 0])
+        self.int_mode = bool(np.all(np.ceil(nonzero) == nonzero))
         big = float(nonzero.max()) if nonzero.size else 0.0
         small = float(nonzero.min()) if nonzero.size else 0.0
-        if self.int_mode:
-            self.sci_mode = big > 1e8
-        elif nonzero.size:
-            self.sci_mode = big / small > 1000.0 or big > 1e8 or small < 1e-4
+        if nonzero.size:
+            # NOTE: PyTorch's rule, integers included: a wide range or big values go to sci mode.
+            self.sci_mode = big / small > 1000.0 or big > 1e8
+            if not self.int_mode:
+                self.sci_mode = self.sci_mode or small < 1e-4
         if _options["sci_mode"] is not None:
             self.sci_mode = bool(_options["sci_mode"])
         self.prec = prec
-        self.width = max((len(self._plain(v)) for v in values.ravel().tolist()), default=1)
+        # The column width comes from the non-zero finite values only (as in PyTorch), so
+        # nan, inf and -0. may stick out.
+        shown = finite[finite != 0].tolist()
+        self.width = max((len(self._plain(v)) for v in shown), default=1)
 
     def _plain(self, v: Any) -> str:
         if not self.floating:
@@ -93,7 +103,10 @@ def _edge(a: np.ndarray, summarize: bool) -> np.ndarray:
     for d in range(a.ndim):
         if out.shape[d] > 2 * e:
             out = np.concatenate(
-                [np.take(out, range(e), axis=d), np.take(out, range(out.shape[d] - e, out.shape[d]), axis=d)],
+                [
+                    np.take(out, range(e), axis=d),
+                    np.take(out, range(out.shape[d] - e, out.shape[d]), axis=d),
+                ],
                 axis=d,
             )
     return out
@@ -106,7 +119,7 @@ def _render(a: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> str
     if a.ndim == 1:
         items = [fmt.format(v) for v in a.tolist()]
         if summarize and len(items) > 2 * e:
-            items = items[:e] + ["..."] + items[-e:]
+            items = items[:e] + [" ..."] + items[-e:]
         per_line = max(1, (_options["linewidth"] - indent) // (fmt.width + 2))
         lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"

@@ -8,9 +8,11 @@ op is declared once. Tensors store their array in ``_data``; ``.data`` is PyTorc
 
 from __future__ import annotations
 
+import builtins
 import warnings
 import weakref
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +32,20 @@ _NONLEAF_GRAD_WARNING = (
 )
 
 
+# The C++ type names PyTorch prints for a gradient's dtype (``caffe2::TypeMeta`` names).
+_CPP_TYPE_NAMES = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+
+
 class Size(tuple):
     """A tensor shape: a tuple that prints as ``gradviz.Size([2, 3])``."""
 
@@ -45,6 +61,22 @@ class Size(tuple):
 
 
 ops: Any = None  # gradviz.engine.ops, bound when it is imported (it needs Tensor first)
+
+
+class _MemoryFormat:
+    """A memory format (``gradviz.contiguous_format``, ``gradviz.preserve_format``)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"gradviz.{self.name}"
+
+
+contiguous_format = _MemoryFormat("contiguous_format")
+preserve_format = _MemoryFormat("preserve_format")
 
 
 class Tensor:
@@ -74,6 +106,21 @@ class Tensor:
         "__weakref__",
         "__dict__",
     )
+
+    # The slots' types (annotations only: the values are set by _make and _init).
+    _data: Any
+    _requires_grad: builtins.bool
+    _grad_fn: Any
+    _output_nr: builtins.int
+    _grad: Tensor | None
+    _version_counter: list[builtins.int] | None
+    _base: Tensor | None
+    _hooks: dict[builtins.int, Callable[..., Any]] | None
+    _accumulator: weakref.ReferenceType[Any] | None
+    _retains_grad: builtins.bool
+    _is_inference: builtins.bool
+    _post_accumulate_hooks: dict[builtins.int, Callable[..., Any]] | None
+    name: str | None
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
 
@@ -129,9 +176,13 @@ class Tensor:
                 )
             if value.dtype is not self.dtype:
                 raise RuntimeError(
-                    f"attempting to assign a gradient with dtype '{value.dtype.name}' to a "
-                    f"tensor with grad_dtype '{self.dtype.name}'. The gradient must match the "
-                    "tensor's dtype."
+                    "attempting to assign a gradient with dtype "
+                    f"'{_CPP_TYPE_NAMES[value.dtype.name]}' to a tensor with grad_dtype "
+                    f"'{self.dtype.scalar_name}'. The gradient must match the tensor's grad_dtype "
+                    "(defaults to the tensor's dtype). You can set the tensor's grad_dtype "
+                    "attribute with a specific dtype, or None to allow any dtype. Set grad_dtype "
+                    "with caution. Diverging the dtypes of a tensor and its gradient may break "
+                    "downstream systems that assume they match."
                 )
         self._grad = value
 
@@ -174,10 +225,12 @@ class Tensor:
 
     def element_size(self) -> int:
         """Return the size of one element in bytes."""
-        return int(self._data.dtype.itemsize)
+        return self.dtype.itemsize
 
-    def nbytes_(self) -> int:
-        return int(self._data.nbytes)
+    @property
+    def nbytes(self) -> int:
+        """The size of the data in bytes."""
+        return int(self._data.size) * self.dtype.itemsize
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
@@ -199,11 +252,11 @@ class Tensor:
 
     def is_floating_point(self) -> bool:
         """Return True for float16/32/64 tensors."""
-        return self._data.dtype.kind == "f"
+        return _dt.is_floating(self._data.dtype)
 
     def is_contiguous(self) -> bool:
         """Return True when the data is laid out in row-major order."""
-        return bool(self._data.flags["C_CONTIGUOUS"]) if hasattr(self._data, "flags") else True
+        return backend.is_contiguous(self._data)
 
     # ------------------------------------------------------------------ host access
     def item(self) -> Any:
@@ -253,15 +306,13 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+        if _dt.is_floating(self._data.dtype) or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
-            )
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
     def __len__(self) -> int:
@@ -315,11 +366,12 @@ class Tensor:
                     "differentiation use var_no_grad = var.detach()."
                 )
             raise RuntimeError(msg)
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and not _dt.is_floating(self._data.dtype):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         if requires_grad and self._is_inference and not _inference[0]:
             raise RuntimeError(
-                "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed."
+                "Setting requires_grad=True on inference tensor outside InferenceMode is not "
+                "allowed."
             )
         self._requires_grad = bool(requires_grad)
         return self
@@ -376,7 +428,9 @@ class Tensor:
             RuntimeError: the tensor is not a leaf.
         """
         if self._grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
         if self._post_accumulate_hooks is None:
             self._post_accumulate_hooks = {}
         key = next(function._hook_ids)
@@ -457,18 +511,22 @@ class Tensor:
                 f"{list(data.shape)}"
             )
         if data.dtype != own.dtype:
-            if own.dtype.kind in "iub" and data.dtype.kind == "f":
+            want = _dt.from_numpy_dtype(own.dtype)
+            got = _dt.from_numpy_dtype(data.dtype)
+            if got.category > want.category:
                 raise RuntimeError(
-                    f"result type Float can't be cast to the desired output type "
-                    f"{_dt.from_numpy_dtype(own.dtype).name.capitalize()}"
+                    f"result type {got.scalar_name} can't be cast to the desired output type "
+                    f"{want.scalar_name}"
                 )
-            data = data.astype(own.dtype)
+            data = backend.namespace(data).astype(data, own.dtype)
         node = result._grad_fn
         if node is not None and node._saved:
             for name, slot in list(node._saved.items()):
                 if slot[0] == "input" and slot[1] is self:
-                    snapshot = _make(own.copy(), self._requires_grad, self._grad_fn, self._output_nr)
-                    node._saved[name] = ("input", snapshot, 0, None)
+                    # The op's backward needs the value from before the write: keep a copy.
+                    copy = backend.copy(own)
+                    snapshot = _make(copy, self._requires_grad, self._grad_fn, self._output_nr)
+                    node._saved[name] = function._save_input(snapshot)
         own[...] = data
         counter = self._version_counter
         if counter is None:
@@ -567,8 +625,7 @@ class Tensor:
         return self
 
     def _fill_raw(self, host: np.ndarray) -> None:
-        xp = backend.namespace(self._data)
-        self._data[...] = xp.asarray(host.astype(self._data.dtype))
+        self._data[...] = backend.from_host(host, self._data)
         counter = self._version_counter
         if counter is None:
             counter = self._version_counter = [0]
@@ -618,8 +675,14 @@ class Tensor:
     def __floordiv__(self, other: Any) -> Tensor:
         return ops.div(self, other, rounding_mode="floor")
 
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return ops.div(other, self, rounding_mode="floor")
+
     def __mod__(self, other: Any) -> Tensor:
         return ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.remainder(other, self)
 
     def __pow__(self, exponent: Any) -> Tensor:
         return ops.pow(self, exponent)
@@ -739,7 +802,9 @@ class Tensor:
 
     def contiguous(self) -> Tensor:
         """Return a row-major copy when the data is not, else ``self``."""
-        return self if self.is_contiguous() else ops.clone(self)
+        if self.is_contiguous():
+            return self
+        return ops.clone(self, memory_format=contiguous_format)
 
 
 def _init(t: Tensor, data: Any, requires_grad: bool) -> None:
@@ -760,12 +825,15 @@ def _init(t: Tensor, data: Any, requires_grad: bool) -> None:
 
 _ndarray = np.ndarray
 _asarray = np.asarray
+_generic = np.generic
 
 
 def _make(data: Any, requires_grad: bool, grad_fn: Any, output_nr: int) -> Tensor:
     """Wrap an array (or NumPy scalar) as a Tensor: the engine's one constructor."""
-    if type(data) is not _ndarray and not hasattr(data, "__array_namespace__"):
-        data = _asarray(data)
+    if type(data) is not _ndarray and (
+        isinstance(data, _generic) or not hasattr(data, "__array_namespace__")
+    ):
+        data = _asarray(data)  # NumPy scalars (results of full reductions) become 0-d arrays
     t = Tensor.__new__(Tensor)
     t._data = data
     t._requires_grad = requires_grad

@@ -1,0 +1,1 @@
+"""Tests of the autograd engine: ops, backward, devices, PyTorch parity."""

@@ -7,7 +7,7 @@ registered ops as Tensor methods (``x.exp()``, ``x.sum(1)``).
 from __future__ import annotations
 
 from gradviz.engine import tensor as _tensor
-from gradviz.engine.ops import linalg, pointwise, reduction, shape
+from gradviz.engine.ops import nn  # noqa: F401 - conv, pooling, norms, embedding, losses
 from gradviz.engine.ops._base import METHODS, REGISTRY
 from gradviz.engine.ops.linalg import addmm, bmm, dot, matmul, mm, mv, outer
 from gradviz.engine.ops.pointwise import (
@@ -15,7 +15,7 @@ from gradviz.engine.ops.pointwise import (
     _fill,
     _rpow,
     _zero,
-    abs,
+    abs,  # noqa: A004 - PyTorch's name
     add,
     clamp,
     div,
@@ -38,7 +38,7 @@ from gradviz.engine.ops.pointwise import (
     mul,
     ne,
     neg,
-    pow,
+    pow,  # noqa: A004 - PyTorch's name
     reciprocal,
     relu,
     remainder,
@@ -54,11 +54,11 @@ from gradviz.engine.ops.pointwise import (
 from gradviz.engine.ops.reduction import (
     log_softmax,
     logsumexp,
-    max,
+    max,  # noqa: A004 - PyTorch's name
     mean,
-    min,
+    min,  # noqa: A004 - PyTorch's name
     softmax,
-    sum,
+    sum,  # noqa: A004 - PyTorch's name
     sum_to_size,
 )
 from gradviz.engine.ops.shape import (
@@ -82,7 +82,83 @@ from gradviz.engine.ops.shape import (
     view,
 )
 
-__all__ = sorted(REGISTRY)
+# Everything imported above, for the engine (``ops.add`` ...); the public ops are REGISTRY.
+__all__ = [
+    "METHODS",
+    "REGISTRY",
+    "_copy",
+    "_fill",
+    "_rpow",
+    "_zero",
+    "abs",
+    "add",
+    "addmm",
+    "bmm",
+    "cat",
+    "clamp",
+    "clone",
+    "div",
+    "dot",
+    "elu",
+    "eq",
+    "exp",
+    "expand",
+    "ge",
+    "gelu",
+    "getitem",
+    "gt",
+    "index_put",
+    "le",
+    "leaky_relu",
+    "log",
+    "log_softmax",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logsumexp",
+    "lt",
+    "masked_fill",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "mm",
+    "mul",
+    "mv",
+    "ne",
+    "neg",
+    "outer",
+    "pad",
+    "permute",
+    "pow",
+    "reciprocal",
+    "relu",
+    "remainder",
+    "reshape",
+    "rsub",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "split",
+    "sqrt",
+    "squeeze",
+    "stack",
+    "sub",
+    "sum",
+    "sum_to_size",
+    "t",
+    "tanh",
+    "to_device",
+    "to_dtype",
+    "transpose",
+    "unbind",
+    "unsqueeze",
+    "view",
+    "where",
+]
 
 _SKIP_METHODS = {"__getitem__"}  # Tensor defines these itself
 

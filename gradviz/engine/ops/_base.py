@@ -7,13 +7,24 @@ and reachable as ``gradviz.exp(x)`` and ``x.exp()``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from gradviz.engine.backend import namespace
 from gradviz.engine.function import Op
 from gradviz.engine.tensor import Tensor, _make
 
-__all__ = ["Op", "Tensor", "register", "REGISTRY", "METHODS", "const", "norm_dim", "norm_dims", "xp_of"]
+__all__ = [
+    "Op",
+    "Tensor",
+    "register",
+    "REGISTRY",
+    "METHODS",
+    "const",
+    "norm_dim",
+    "norm_dims",
+    "xp_of",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,12 +67,16 @@ def norm_dim(dim: int, ndim: int) -> int:
 
 
 def norm_dims(dim: Any, ndim: int) -> tuple[int, ...]:
-    """Return ``dim`` (None, an int or a sequence) as a sorted tuple of axes."""
+    """Return ``dim`` (None, an int or a sequence) as a sorted tuple of axes.
+
+    A 0-d tensor accepts dim 0 or -1, as PyTorch allows, and has no axis to reduce: the
+    result is ``()``.
+    """
     if dim is None:
         return tuple(range(ndim))
-    if isinstance(dim, int):
-        return (norm_dim(dim, ndim),)
-    return tuple(sorted(norm_dim(d, ndim) for d in dim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    axes = sorted({norm_dim(d, ndim) for d in dims})
+    return tuple(axes) if ndim else ()
 
 
 def check_tensor(fn: str, name: str, x: Any) -> None:

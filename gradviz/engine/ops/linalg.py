@@ -5,8 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from gradviz.engine import backend
-from gradviz.engine.ops import shape as S
+from gradviz.engine.ops import shape as S  # noqa: N812 - short module aliases
 from gradviz.engine.ops._base import Op, Tensor, register
+
+__all__ = [
+    "addmm",
+    "bmm",
+    "dot",
+    "matmul",
+    "mm",
+    "mv",
+    "outer",
+]
 
 
 def _mm_kernel(a: Any, b: Any) -> Any:
@@ -17,6 +27,7 @@ class Mm(Op):
     node = "MmBackward0"
     inputs = ("self", "mat2")
     saves = ("self", "mat2")
+    needs = {"self": (1,), "mat2": (0,)}
     promotes = True
 
     @staticmethod
@@ -34,6 +45,7 @@ class Bmm(Op):
     node = "BmmBackward0"
     inputs = ("self", "mat2")
     saves = ("self", "mat2")
+    needs = {"self": (1,), "mat2": (0,)}
     promotes = True
 
     @staticmethod
@@ -53,6 +65,7 @@ class Mv(Op):
     node = "MvBackward0"
     inputs = ("self", "vec")
     saves = ("self", "vec")
+    needs = {"self": (1,), "vec": (0,)}
     promotes = True
 
     @staticmethod
@@ -72,6 +85,7 @@ class Dot(Op):
     node = "DotBackward0"
     inputs = ("self", "tensor")
     saves = ("self", "tensor")
+    needs = {"self": (1,), "tensor": (0,)}
     promotes = True
 
     @staticmethod
@@ -89,6 +103,7 @@ class Addmm(Op):
     node = "AddmmBackward0"
     inputs = ("self", "mat1", "mat2")
     saves = ("mat1", "mat2")
+    needs = {"mat1": (2,), "mat2": (1,)}
     attrs = ("alpha", "beta")
     promotes = True
 
@@ -142,9 +157,9 @@ def _same_dtype(a: Tensor, b: Tensor) -> None:
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
     """Return the batched matrix product of two 3-D tensors (``BmmBackward0``)."""
     if input.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
-        raise RuntimeError(f"batch2 must be a 3D tensor")
+        raise RuntimeError("batch2 must be a 3D tensor")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: "
@@ -158,8 +173,8 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
     """Return the product of a matrix and a vector (``MvBackward0``)."""
     if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
         raise RuntimeError(
-            f"size mismatch, got input ({input.shape[0]}x{input.shape[1] if input.ndim > 1 else ''}), "
-            f"vec ({vec.shape[0] if vec.ndim else ''})"
+            f"size mismatch, got input ({input.shape[0]}x"
+            f"{input.shape[1] if input.ndim > 1 else ''}), vec ({vec.shape[0] if vec.ndim else ''})"
         )
     return Mv.apply(input, vec)
 
@@ -168,15 +183,12 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
 def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
     """Return the dot product of two 1-D tensors (``DotBackward0``)."""
     if input.ndim != 1 or tensor.ndim != 1:
-        raise RuntimeError(
-            f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors"
-        )
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
     if input.shape[0] != tensor.shape[0]:
         raise RuntimeError(
-            "inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number "
-            "of elements, but got {} and {} elements respectively".format(
-                input.shape[0], tensor.shape[0], input.shape[0], tensor.shape[0]
-            )
+            f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+            f"[{tensor.shape[0]}] to have the same number of elements, but got "
+            f"{input.shape[0]} and {tensor.shape[0]} elements respectively"
         )
     return Dot.apply(input, tensor)
 
@@ -199,13 +211,18 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
 
 @register("outer", "ger")
 def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
-    """Return the outer product of two 1-D tensors."""
-    return S.unsqueeze(input, 1) * S.unsqueeze(vec2, 0)
+    """Return the outer product of two 1-D tensors (``input.reshape(-1, 1) * vec2``)."""
+    return S.reshape(input, (-1, 1)) * vec2
 
 
 @register("matmul")
 def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    """Return the matrix product with PyTorch's dispatch (dot, mv, mm, batched)."""
+    """Return the matrix product with PyTorch's dispatch (dot, mv, mm, folded mm, bmm).
+
+    The graph is PyTorch's node for node: which path runs depends on the ranks, on which
+    input requires grad and on whether the larger input can be folded into a matrix
+    without a copy (ATen's ``_matmul_impl``).
+    """
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         bad = input if not isinstance(input, Tensor) else other
         raise TypeError(
@@ -231,48 +248,87 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     if da == 2 and db == 1:
         return mv(input, other)
     if da == 1 and db == 2:
-        return S.squeeze(mm(S.unsqueeze(input, 0), other), (0,))
+        return S.SqueezeDimsInplace.apply(mm(S.unsqueeze(input, 0), other), dim=(0,))
     if da == 2 and db == 2:
         return mm(input, other)
-    if db <= 2 and da >= 3:
-        # Fold the batch into the rows: one mm, then view back (PyTorch does the same).
-        lead = tuple(input.shape[:-1])
-        flat = S.reshape(input, (-1, ka))
-        if db == 1:
-            out = S.squeeze(mm(flat, S.unsqueeze(other, 1)), (1,))
-            return S.UnsafeView.apply(out, shape=lead)
-        out = mm(flat, other)
-        return S.UnsafeView.apply(out, shape=lead + (other.shape[-1],))
+    if _should_fold(input, other):
+        return _folded(input, other)
     return _batched(input, other)
 
 
+def _should_fold(a: Tensor, b: Tensor) -> bool:
+    """Whether to fold the batch of the larger input into mm/mv rows (ATen's should_fold)."""
+    a_larger = a.ndim >= b.ndim
+    dim_t1, dim_t2 = (a.ndim, b.ndim) if a_larger else (b.ndim, a.ndim)
+    if not (dim_t1 >= 3 and dim_t2 <= 2):
+        return False
+    if (b if a_larger else a)._requires_grad:
+        return True
+    if a.ndim == 2:
+        return False
+    t1 = a._data if a_larger else backend.namespace(b._data).matrix_transpose(b._data)
+    if t1.size == 0:
+        return True
+    return backend.can_view(t1, (-1, t1.shape[-1]))
+
+
+def _folded(a: Tensor, b: Tensor) -> Tensor:
+    transpose = b.ndim > a.ndim
+    t1 = S.transpose(b, -2, -1) if transpose else a
+    t2 = (S.t(a) if a.ndim == 2 else a) if transpose else b
+    sizes = tuple(t1.shape)
+    output_shape = sizes[:-1]
+    rows = 1
+    for s in output_shape:
+        rows *= s
+    folded = S.reshape(t1, (rows, sizes[-1]))
+    if t2.ndim == 2:
+        output = S.UnsafeView.apply(mm(folded, t2), shape=output_shape + (t2.shape[1],))
+        return S.transpose(output, -2, -1).contiguous() if transpose else output
+    return S.UnsafeView.apply(mv(folded, t2), shape=output_shape)
+
+
 def _batched(a: Tensor, b: Tensor) -> Tensor:
-    a2 = S.unsqueeze(a, 0) if a.ndim == 1 else a
-    b2 = S.unsqueeze(b, 1) if b.ndim == 1 else b
-    batch_a, batch_b = tuple(a2.shape[:-2]), tuple(b2.shape[:-2])
-    batch = _broadcast_shapes(batch_a, batch_b, a, b)
-    n = 1
-    for s in batch:
-        n *= s
-    m, k, p = a2.shape[-2], a2.shape[-1], b2.shape[-1]
-    ea = S.Expand.apply(a2, shape=batch + (m, k))
-    eb = S.Expand.apply(b2, shape=batch + (k, p))
-    va = S.View.apply(ea, shape=(n, m, k))
-    vb = S.View.apply(eb, shape=(n, k, p))
-    out = S.UnsafeView.apply(Bmm.apply(va, vb), shape=batch + (m, p))
-    if a.ndim == 1:
-        out = S.squeeze(out, (-2 % out.ndim,))
-    if b.ndim == 1:
-        out = S.squeeze(out, (out.ndim - 1,))
-    return out
+    da, db = a.ndim, b.ndim
+    n = a.shape[-2] if da > 1 else 1
+    m1 = a.shape[-1]
+    batch_a = tuple(a.shape[: max(da - 2, 0)])
+    m2 = b.shape[-2] if db > 1 else b.shape[0]
+    p = b.shape[-1] if db > 1 else 1
+    batch_b = tuple(b.shape[: max(db - 2, 0)])
+    if da == 3 and db == 3 and batch_a[0] != batch_b[0]:
+        if batch_a[0] == 1 and a._requires_grad:
+            return matmul(S.squeeze(a, 0), b)
+        if batch_b[0] == 1 and b._requires_grad:
+            return matmul(a, S.squeeze(b, 0))
+    output_shape = _broadcast_shapes(batch_a, batch_b, a, b)
+    batch = 1
+    for s in output_shape:
+        batch *= s
+    a3 = S.reshape(S.Expand.apply(a, shape=output_shape + (n, m1)), (batch, n, m1))
+    vector_rhs = db == 1
+    if vector_rhs:
+        b3 = S.unsqueeze(S.reshape(S.Expand.apply(b, shape=output_shape + (m2,)), (batch, m2)), 2)
+    else:
+        b3 = S.reshape(S.Expand.apply(b, shape=output_shape + (m2, p)), (batch, m2, p))
+    if da > 1:
+        output_shape += (n,)
+    if db > 1:
+        output_shape += (p,)
+    out = Bmm.apply(a3, b3)
+    if vector_rhs:
+        out = S.squeeze(out, -1)
+    return S.UnsafeView.apply(out, shape=output_shape)
 
 
-def _broadcast_shapes(x: tuple[int, ...], y: tuple[int, ...], a: Tensor, b: Tensor) -> tuple[int, ...]:
+def _broadcast_shapes(
+    x: tuple[int, ...], y: tuple[int, ...], a: Tensor, b: Tensor
+) -> tuple[int, ...]:
     n = max(len(x), len(y))
     x = (1,) * (n - len(x)) + x
     y = (1,) * (n - len(y)) + y
     out = []
-    for i, (p, q) in enumerate(zip(x, y)):
+    for i, (p, q) in enumerate(zip(x, y, strict=False)):
         if p != q and p != 1 and q != 1:
             raise RuntimeError(
                 f"The size of tensor a ({p}) must match the size of tensor b ({q}) at "

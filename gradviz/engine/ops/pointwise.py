@@ -11,7 +11,82 @@ import math
 from typing import Any
 
 from gradviz.engine import backend
+from gradviz.engine.dtypes import is_bool, is_floating, native, result_type
+from gradviz.engine.grad_mode import _grad_enabled
 from gradviz.engine.ops._base import Op, Tensor, const, register
+
+__all__ = [
+    "abs",
+    "acos",
+    "add",
+    "asin",
+    "atan",
+    "bitwise_and",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_xor",
+    "ceil",
+    "clamp",
+    "cos",
+    "cosh",
+    "div",
+    "elu",
+    "eq",
+    "erf",
+    "exp",
+    "expm1",
+    "floor",
+    "floor_divide",
+    "fmod",
+    "ge",
+    "gelu",
+    "greater",
+    "greater_equal",
+    "gt",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "le",
+    "leaky_relu",
+    "less",
+    "less_equal",
+    "log",
+    "log10",
+    "log1p",
+    "log2",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "lt",
+    "masked_fill",
+    "maximum",
+    "minimum",
+    "mul",
+    "ne",
+    "neg",
+    "not_equal",
+    "pow",
+    "reciprocal",
+    "relu",
+    "remainder",
+    "round",
+    "rsqrt",
+    "rsub",
+    "sigmoid",
+    "sign",
+    "silu",
+    "sin",
+    "sinh",
+    "softplus",
+    "sqrt",
+    "square",
+    "sub",
+    "tan",
+    "tanh",
+    "trunc",
+    "where",
+]
 
 # ---------------------------------------------------------------------------- arithmetic
 
@@ -84,6 +159,7 @@ class Mul(Op):
     node = "MulBackward0"
     inputs = ("self", "other")
     saves = ("self", "other")
+    needs = {"self": (1,), "other": (0,)}
     promotes = True
 
     @staticmethod
@@ -101,6 +177,7 @@ class Div(Op):
     node = "DivBackward0"
     inputs = ("self", "other")
     saves = ("self", "other")
+    needs = {"self": (1,)}
     promotes = "float"
 
     @staticmethod
@@ -126,8 +203,15 @@ class DivRounding(Op):
     def forward(ctx: Any, a: Any, b: Any, rounding_mode: str = "floor") -> Any:
         ctx.rounding_mode = rounding_mode
         xp = backend.namespace(a if hasattr(a, "shape") else b)
-        q = a / b
-        return xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
+        dtype = _dtype(a, b)
+        if is_floating(dtype):
+            q = a / b
+            return xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
+        _check_integer_divisor(f"div_{rounding_mode}_cpu", dtype, b)
+        if rounding_mode == "floor":
+            return xp.floor_divide(a, b)
+        q = xp.floor_divide(a, b)  # trunc: round toward zero where floor rounded down
+        return xp.where((q < 0) & (q * b != a), q + 1, q)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
@@ -135,24 +219,103 @@ class DivRounding(Op):
         return z, z
 
 
-class Remainder(Op):
+def _check_integer_divisor(kernel: str, dtype: Any, b: Any) -> None:
+    """Raise PyTorch's errors for integer division: no bool kernel, no division by zero."""
+    if is_bool(dtype):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+    xp = backend.namespace(b) if hasattr(b, "shape") else None
+    zero = bool(xp.any(b == 0)) if xp is not None else b == 0
+    if zero:
+        raise RuntimeError("ZeroDivisionError")
+
+
+class RemainderScalar(Op):
     node = "RemainderBackward0"
+    attrs = ("other",)
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, other: Any = 1) -> Any:
+        ctx.other = other
+        return _remainder(a, other)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return g
+
+
+class Remainder(Op):
+    node = "RemainderBackward1"
     inputs = ("self", "other")
     saves = ("self", "other")
     promotes = True
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
-        xp = backend.namespace(a if hasattr(a, "shape") else b)
-        return a - xp.floor(a / b) * b if xp.isdtype(_dtype(a, b), "real floating") else a % b
+        return _remainder(a, b)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_tensors
         gb = None
         if ctx.needs_input_grad[1]:
-            gb = -g * floor(a / b)
+            gb = -g * floor(div(a, b))
         return g, gb
+
+
+def _remainder(a: Any, b: Any) -> Any:
+    """Python's modulus (the result takes the divisor's sign)."""
+    xp = backend.namespace(a if hasattr(a, "shape") else b)
+    dtype = _dtype(a, b)
+    if is_floating(dtype):
+        return a - xp.floor(a / b) * b
+    _check_integer_divisor("remainder_cpu", dtype, b)
+    return xp.remainder(a, b)
+
+
+class FmodScalar(Op):
+    node = "FmodBackward0"
+    attrs = ("other",)
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, other: Any = 1) -> Any:
+        ctx.other = other
+        return _fmod(a, other)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return g
+
+
+class Fmod(Op):
+    node = "FmodBackward1"
+    inputs = ("self", "other")
+    saves = ("self", "other")
+    promotes = True
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        return _fmod(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = -g * trunc(div(a, b))
+        return g, gb
+
+
+def _fmod(a: Any, b: Any) -> Any:
+    """C's fmod (the result takes the dividend's sign)."""
+    xp = backend.namespace(a if hasattr(a, "shape") else b)
+    dtype = _dtype(a, b)
+    if is_floating(dtype):
+        return a - xp.trunc(a / b) * b
+    _check_integer_divisor("fmod_cpu", dtype, b)
+    r = xp.remainder(a, b)
+    return xp.where((r != 0) & ((r < 0) != (a < 0)), r - b, r)
 
 
 def _dtype(a: Any, b: Any) -> Any:
@@ -190,13 +353,15 @@ class PowScalar(Op):
     node = "PowBackward0"
     saves = ("self",)
     attrs = ("exponent",)
-    promotes = True
 
     @staticmethod
     def forward(ctx: Any, a: Any, exponent: Any = 2) -> Any:
         ctx.exponent = exponent
         if exponent == 2:
             return a * a
+        if is_bool(a.dtype):
+            xp = backend.namespace(a)
+            return a if exponent else xp.ones_like(a)
         return a**exponent
 
     @staticmethod
@@ -218,7 +383,9 @@ class PowTensor(Op):
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
-        return a**b
+        if is_floating(a.dtype):
+            return a**b
+        return _integer_pow(backend.namespace(a), a, b)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
@@ -232,21 +399,66 @@ class PowTensor(Op):
         return ga, gb
 
 
+def _integer_pow(xp: Any, a: Any, b: Any) -> Any:
+    """Integer power with C semantics for negative exponents (0, or +-1 for a base of +-1)."""
+    if is_bool(a.dtype):
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    negative = b < 0
+    if not bool(xp.any(negative)):
+        return a**b
+    positive = a ** xp.where(negative, 0, b)
+    odd = xp.remainder(b, 2) != 0
+    one = xp.ones_like(positive)
+    inverse = xp.where(a == 1, one, xp.where(a == -1, xp.where(odd, -one, one), 0 * one))
+    return xp.where(negative, inverse, positive)
+
+
 class PowScalarBase(Op):
     node = "PowBackward2"
     saves = ("result",)
     attrs = ("self",)
-    promotes = "float"
 
     @staticmethod
     def forward(ctx: Any, b: Any, base: Any = 2) -> Any:
         ctx.self = base
-        return base**b
+        if is_floating(b.dtype):
+            return base**b
+        xp = backend.namespace(b)
+        return _integer_pow(xp, xp.full_like(b, base), b)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (r,) = ctx.saved_tensors
         return g * r * math.log(ctx.self) if ctx.self > 0 else g * 0
+
+
+def _cast_for_scalar(input: Tensor, *scalars: Any) -> Tensor:  # noqa: A002 - PyTorch's argument name
+    """Return ``input`` in PyTorch's result dtype for ``input`` op ``scalars`` (non-floats only)."""
+    if is_floating(input._data.dtype):
+        return input
+    want = result_type(input, *(x for x in scalars if x is not None))
+    return input if want is input.dtype else input.to(want)
+
+
+_BOOL_SUB = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+    "invert a mask, use the `~` or `logical_not()` operator instead."
+)
+_TWO_BOOL_SUB = (
+    "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+    "`logical_xor()` operator instead."
+)
+
+
+def _is_bool(x: Any) -> bool:
+    return x.__class__ is bool or (isinstance(x, Tensor) and is_bool(x._data.dtype))
+
+
+def _check_sub(a: Any, b: Any) -> None:
+    a_bool = _is_bool(a)
+    b_bool = _is_bool(b)
+    if a_bool or b_bool:
+        raise RuntimeError(_TWO_BOOL_SUB if a_bool and b_bool else _BOOL_SUB)
 
 
 @register("add")
@@ -264,6 +476,8 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
     """Return ``input - alpha * other`` (``SubBackward0``)."""
     if not isinstance(input, Tensor):
         return rsub(other, input, alpha=alpha)
+    if is_bool(input._data.dtype) or _is_bool(other):
+        _check_sub(input, other)
     if alpha == 1:
         return Sub.apply(input, other)
     return Sub.apply(input, other, alpha=alpha)
@@ -272,9 +486,10 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
 @register("rsub")
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
     """Return ``other - alpha * input`` (``RsubBackward1`` for a scalar ``other``)."""
+    _check_sub(input, other)
     if isinstance(other, Tensor):
         return Rsub.apply(input, other, alpha=alpha)
-    return RsubScalar.apply(input, other=other, alpha=alpha)
+    return RsubScalar.apply(_cast_for_scalar(input, other), other=other, alpha=alpha)
 
 
 @register("mul", "multiply")
@@ -306,15 +521,37 @@ def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002
     return div(input, other, rounding_mode="floor")
 
 
-@register("remainder", "fmod")
+@register("remainder")
 def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002
-    """Return Python's modulus ``input % other``."""
-    return Remainder.apply(input, other)
+    """Return Python's modulus ``input % other`` (the sign of ``other``)."""
+    if not isinstance(input, Tensor):
+        from gradviz.engine.creation import tensor as _tensor  # noqa: PLC0415 - import cycle
+
+        input = _tensor(input, dtype=result_type(input, other), device=other.device)  # noqa: A001
+    if isinstance(other, Tensor):
+        return Remainder.apply(input, other)
+    return RemainderScalar.apply(_cast_for_scalar(input, other), other=other)
+
+
+@register("fmod")
+def fmod(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's argument name
+    """Return C's remainder of ``input / other`` (the sign of ``input``)."""
+    if isinstance(other, Tensor):
+        return Fmod.apply(input, other)
+    return FmodScalar.apply(_cast_for_scalar(input, other), other=other)
+
+
+_BOOL_NEG = (
+    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+    "invert a mask, use the `~` or `logical_not()` operator instead."
+)
 
 
 @register("neg", "negative")
 def neg(input: Tensor) -> Tensor:  # noqa: A002
     """Return ``-input``."""
+    if is_bool(input._data.dtype):
+        raise RuntimeError(_BOOL_NEG)
     return Neg.apply(input)
 
 
@@ -331,24 +568,30 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002
         return _rpow(exponent, input)
     if isinstance(exponent, Tensor):
         return PowTensor.apply(input, exponent)
+    if not is_floating(input._data.dtype):
+        if isinstance(exponent, int) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        input = _cast_for_scalar(input, exponent)  # noqa: A001
     return PowScalar.apply(input, exponent=exponent)
 
 
 def _rpow(exponent: Tensor, base: Any) -> Tensor:
     """Return ``base ** exponent`` for a Python number ``base``."""
-    return PowScalarBase.apply(exponent, base=base)
+    return PowScalarBase.apply(_cast_for_scalar(exponent, base), base=base)
 
 
 @register("square")
 def square(input: Tensor) -> Tensor:  # noqa: A002
     """Return ``input ** 2``."""
-    return PowScalar.apply(input, exponent=2)
+    return pow(input, 2)
 
 
 # ---------------------------------------------------------------------------- unary math
 
 
-def _unary(name: str, node: str, kernel: Any, grad: Any, saves: tuple[str, ...] = ("self",), doc: str = "") -> Any:
+def _unary(
+    name: str, node: str, kernel: Any, grad: Any, saves: tuple[str, ...] = ("self",), doc: str = ""
+) -> Any:
     """Declare an elementwise float op: ``kernel(xp, a)`` forward, ``grad(g, saved)`` backward."""
 
     def forward(ctx: Any, a: Any) -> Any:
@@ -357,7 +600,7 @@ def _unary(name: str, node: str, kernel: Any, grad: Any, saves: tuple[str, ...] 
     def backward(ctx: Any, g: Tensor) -> Any:
         return grad(g, ctx.saved_tensors[0])
 
-    cls = type(
+    cls: Any = type(
         node.replace("Backward0", ""),
         (Op,),
         {
@@ -382,22 +625,36 @@ def _unary(name: str, node: str, kernel: Any, grad: Any, saves: tuple[str, ...] 
 exp = _unary("exp", "ExpBackward0", lambda xp, a: xp.exp(a), lambda g, r: g * r, ("result",))
 log = _unary("log", "LogBackward0", lambda xp, a: xp.log(a), lambda g, a: g / a)
 log2 = _unary("log2", "Log2Backward0", lambda xp, a: xp.log2(a), lambda g, a: g / (a * math.log(2)))
-log10 = _unary("log10", "Log10Backward0", lambda xp, a: xp.log10(a), lambda g, a: g / (a * math.log(10)))
-log1p = _unary("log1p", "Log1PBackward0", lambda xp, a: xp.log1p(a), lambda g, a: g / (a + 1))
-expm1 = _unary("expm1", "Expm1Backward0", lambda xp, a: xp.expm1(a), lambda g, r: g * (r + 1), ("result",))
-sqrt = _unary("sqrt", "SqrtBackward0", lambda xp, a: xp.sqrt(a), lambda g, r: g / (r * 2), ("result",))
-rsqrt = _unary(
-    "rsqrt", "RsqrtBackward0", lambda xp, a: 1 / xp.sqrt(a), lambda g, r: g * r * r * r * -0.5, ("result",)
+log10 = _unary(
+    "log10", "Log10Backward0", lambda xp, a: xp.log10(a), lambda g, a: g / (a * math.log(10))
 )
-sin = _unary("sin", "SinBackward0", lambda xp, a: xp.sin(a), lambda g, a: g * cos(a))
-cos = _unary("cos", "CosBackward0", lambda xp, a: xp.cos(a), lambda g, a: -g * sin(a))
-tan = _unary("tan", "TanBackward0", lambda xp, a: xp.tan(a), lambda g, r: g * (r * r + 1), ("result",))
-tanh = _unary("tanh", "TanhBackward0", lambda xp, a: xp.tanh(a), lambda g, r: g * (1 - r * r), ("result",))
+log1p = _unary("log1p", "Log1PBackward0", lambda xp, a: xp.log1p(a), lambda g, a: g / (a + 1))
+expm1 = _unary(
+    "expm1", "Expm1Backward0", lambda xp, a: xp.expm1(a), lambda g, r: g * (r + 1), ("result",)
+)
+sqrt = _unary(
+    "sqrt", "SqrtBackward0", lambda xp, a: xp.sqrt(a), lambda g, r: g / (r * 2), ("result",)
+)
+rsqrt = _unary(
+    "rsqrt",
+    "RsqrtBackward0",
+    lambda xp, a: 1 / xp.sqrt(a),
+    lambda g, r: g * r * r * r * -0.5,
+    ("result",),
+)
+sin: Any = _unary("sin", "SinBackward0", lambda xp, a: xp.sin(a), lambda g, a: g * cos(a))
+cos: Any = _unary("cos", "CosBackward0", lambda xp, a: xp.cos(a), lambda g, a: -g * sin(a))
+tan = _unary(
+    "tan", "TanBackward0", lambda xp, a: xp.tan(a), lambda g, r: g * (r * r + 1), ("result",)
+)
+tanh = _unary(
+    "tanh", "TanhBackward0", lambda xp, a: xp.tanh(a), lambda g, r: g * (1 - r * r), ("result",)
+)
 atan = _unary("atan", "AtanBackward0", lambda xp, a: xp.atan(a), lambda g, a: g / (a * a + 1))
 asin = _unary("asin", "AsinBackward0", lambda xp, a: xp.asin(a), lambda g, a: g * rsqrt(1 - a * a))
 acos = _unary("acos", "AcosBackward0", lambda xp, a: xp.acos(a), lambda g, a: -g * rsqrt(1 - a * a))
-sinh = _unary("sinh", "SinhBackward0", lambda xp, a: xp.sinh(a), lambda g, a: g * cosh(a))
-cosh = _unary("cosh", "CoshBackward0", lambda xp, a: xp.cosh(a), lambda g, a: g * sinh(a))
+sinh: Any = _unary("sinh", "SinhBackward0", lambda xp, a: xp.sinh(a), lambda g, a: g * cosh(a))
+cosh: Any = _unary("cosh", "CoshBackward0", lambda xp, a: xp.cosh(a), lambda g, a: g * sinh(a))
 sigmoid = _unary(
     "sigmoid",
     "SigmoidBackward0",
@@ -414,9 +671,9 @@ erf = _unary(
 
 
 def _sigmoid(xp: Any, a: Any) -> Any:
-    # NOTE: split by sign so exp never overflows.
-    e = xp.exp(-xp.abs(a))
-    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
+    # NOTE: PyTorch's formula: exp overflows to inf for very negative inputs, giving exactly 0
+    # (floating-point warnings are off in kernels).
+    return 1 / (1 + xp.exp(-a))
 
 
 class Abs(Op):
@@ -436,6 +693,8 @@ class Abs(Op):
 @register("abs", "absolute")
 def abs(input: Tensor) -> Tensor:  # noqa: A001, A002
     """Return ``|input|``; the gradient at 0 is 0, as in PyTorch."""
+    if is_bool(input._data.dtype):
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
     return Abs.apply(input)
 
 
@@ -448,10 +707,20 @@ class _ZeroGrad(Op):
 
 
 def _zero_grad_op(name: str, node: str, kernel: Any) -> Any:
-    cls = type(
+    """Declare a rounding-like op: float inputs go through ``kernel``, integers are copied."""
+
+    def forward(ctx: Any, a: Any) -> Any:
+        xp = backend.namespace(a)
+        if is_floating(a.dtype):
+            return kernel(xp, a)
+        if is_bool(a.dtype) and name != "sign":
+            raise NotImplementedError(f"\"{name}_vml_cpu\" not implemented for 'Bool'")
+        return xp.sign(a) if name == "sign" and not is_bool(a.dtype) else xp.asarray(a, copy=True)
+
+    cls: Any = type(
         node.replace("Backward0", ""),
         (_ZeroGrad,),
-        {"node": node, "forward": staticmethod(lambda ctx, a: kernel(backend.namespace(a), a)), "__module__": __name__},
+        {"node": node, "forward": staticmethod(forward), "__module__": __name__},
     )
 
     def op(input: Tensor) -> Tensor:  # noqa: A002
@@ -463,11 +732,7 @@ def _zero_grad_op(name: str, node: str, kernel: Any) -> Any:
     return op
 
 
-def _sign(xp: Any, a: Any) -> Any:
-    return xp.sign(a)
-
-
-sign = _zero_grad_op("sign", "SignBackward0", _sign)
+sign = _zero_grad_op("sign", "SignBackward0", lambda xp, a: xp.sign(a))
 floor = _zero_grad_op("floor", "FloorBackward0", lambda xp, a: xp.floor(a))
 ceil = _zero_grad_op("ceil", "CeilBackward0", lambda xp, a: xp.ceil(a))
 round = _zero_grad_op("round", "RoundBackward0", lambda xp, a: xp.round(a))  # noqa: A001
@@ -482,17 +747,23 @@ class Relu(Op):
 
     @staticmethod
     def forward(ctx: Any, a: Any) -> Any:
-        return backend.namespace(a).maximum(a, 0) if a.dtype.kind != "b" else a
+        return backend.namespace(a).maximum(a, 0)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (r,) = ctx.saved_tensors
+        if _grad_enabled[0]:
+            # create_graph: like PyTorch's threshold_backward, the gradient stays connected
+            # to the result (with derivative 0), so it can be differentiated again.
+            return where(r > 0, g, r * 0)
         return g * const(r._data > 0)
 
 
 @register("relu")
 def relu(input: Tensor) -> Tensor:  # noqa: A002
     """Return ``max(input, 0)`` (``ReluBackward0``)."""
+    if is_bool(input._data.dtype):
+        raise RuntimeError("Boolean inputs not supported for relu")
     return Relu.apply(input)
 
 
@@ -575,7 +846,7 @@ _SQRT1_2 = 1 / math.sqrt(2)
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     """Return the Gaussian error linear unit of ``input`` (``approximate='tanh'`` optional)."""
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh.")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     return Gelu.apply(input, approximate=approximate)
 
 
@@ -676,27 +947,27 @@ class ClampTensor(Op):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any, Any]:
         a, lo, hi = ctx.saved_tensors
-        keep = const(backend.namespace(a._data).ones(a._data.shape, dtype=bool))
+        keep = None
         glo = ghi = None
         if lo is not None:
             above = a >= lo
-            keep = keep & above
+            keep = above
             glo = where(above, g * 0, g) if ctx.needs_input_grad[1] else None
         if hi is not None:
             below = a <= hi
-            keep = keep & below
+            keep = below if keep is None else keep & below
             ghi = where(below, g * 0, g) if ctx.needs_input_grad[2] else None
         return where(keep, g, g * 0), glo, ghi
 
 
 @register("clamp", "clip")
-def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A001, A002
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """Return ``input`` limited to ``[min, max]`` (either may be None, a number or a tensor)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return ClampTensor.apply(input, min, max)
-    return ClampScalar.apply(input, min=min, max=max)
+    return ClampScalar.apply(_cast_for_scalar(input, min, max), min=min, max=max)
 
 
 class Maximum(Op):
@@ -739,13 +1010,22 @@ def _minmax_backward(ctx: Any, g: Tensor, wins: Any) -> tuple[Any, Any]:
 @register("maximum")
 def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """Return the elementwise maximum of two tensors."""
+    _check_tensor_other("maximum", other)
     return Maximum.apply(input, other)
 
 
 @register("minimum")
 def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """Return the elementwise minimum of two tensors."""
+    _check_tensor_other("minimum", other)
     return Minimum.apply(input, other)
+
+
+def _check_tensor_other(name: str, other: Any) -> None:
+    if not isinstance(other, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
+        )
 
 
 class Where(Op):
@@ -772,8 +1052,10 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
     """Return ``input`` where ``condition`` holds, else ``other`` (``WhereBackward0``)."""
     cond = condition._data if isinstance(condition, Tensor) else condition
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        # Two numbers: PyTorch's result dtype for them (a float gives the default dtype).
         xp = backend.namespace(cond)
-        return const(xp.where(cond, input, other))
+        dt = native(xp, result_type(input, other))
+        return const(xp.where(cond, backend.full(cond, cond.shape, input, dt), other))
     return Where.apply(input, other, condition=cond)
 
 
@@ -787,7 +1069,7 @@ register("where", function=False)(_tensor_where)
 
 
 def _compare(name: str, kernel: Any) -> Any:
-    cls = type(
+    cls: Any = type(
         name.capitalize(),
         (Op,),
         {
@@ -821,7 +1103,13 @@ isnan = _compare("isnan", lambda a, b: backend.namespace(a).isnan(a))
 isinf = _compare("isinf", lambda a, b: backend.namespace(a).isinf(a))
 isfinite = _compare("isfinite", lambda a, b: backend.namespace(a).isfinite(a))
 greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
-for _alias, _fn in (("greater", gt), ("less", lt), ("greater_equal", ge), ("less_equal", le), ("not_equal", ne)):
+for _alias, _fn in (
+    ("greater", gt),
+    ("less", lt),
+    ("greater_equal", ge),
+    ("less_equal", le),
+    ("not_equal", ne),
+):
     register(_alias)(_fn)
 
 
@@ -861,7 +1149,7 @@ class MaskedFill(Op):
         ctx.save_array("mask", mask)
         ctx.value = value
         xp = backend.namespace(a)
-        return xp.where(mask, xp.asarray(value, dtype=a.dtype), a)
+        return xp.where(mask, backend.asarray(value, a, a.dtype), a)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -883,14 +1171,14 @@ class MaskedFillTensor(Op):
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
         mask = const(ctx._unpack("mask"))
         z = g * 0
-        return where(mask, z, g), where(mask, g, z).sum()
+        return where(mask, z, g), where(mask, g, z).sum()  # type: ignore[attr-defined]
 
 
 @register("masked_fill")
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
     """Return ``input`` with ``value`` where ``mask`` is True (``MaskedFillBackward0``)."""
     m = mask._data if isinstance(mask, Tensor) else mask
-    if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
+    if getattr(m, "dtype", None) is None or not is_bool(m.dtype):
         raise RuntimeError(
             f"masked_fill_ only supports boolean masks, but got mask with dtype "
             f"{getattr(mask, 'dtype', type(mask).__name__)}"
@@ -912,7 +1200,7 @@ class Fill(Op):
     @staticmethod
     def forward(ctx: Any, a: Any, value: Any = 0) -> Any:
         ctx.value = value
-        return backend.namespace(a).full(a.shape, value, dtype=a.dtype)
+        return backend.full(a, a.shape, value)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -924,7 +1212,7 @@ class Zero(Op):
 
     @staticmethod
     def forward(ctx: Any, a: Any) -> Any:
-        return backend.namespace(a).zeros(a.shape, dtype=a.dtype)
+        return backend.zeros(a, a.shape)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -938,7 +1226,7 @@ class Copy(Op):
     @staticmethod
     def forward(ctx: Any, a: Any, src: Any) -> Any:
         xp = backend.namespace(a)
-        src = src if hasattr(src, "shape") else xp.asarray(src, dtype=a.dtype)
+        src = src if hasattr(src, "shape") else backend.asarray(src, a, a.dtype)
         ctx.src_dtype = src.dtype
         out = xp.broadcast_to(src, a.shape)
         return out if out.dtype == a.dtype else xp.astype(out, a.dtype)
@@ -948,15 +1236,15 @@ class Copy(Op):
         return g * 0, g
 
 
-def _fill(input: Tensor, value: Any) -> Tensor:
+def _fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002 - PyTorch's argument name
     if isinstance(value, Tensor):
         return Copy.apply(input, value)
     return Fill.apply(input, value=value)
 
 
-def _zero(input: Tensor) -> Tensor:
+def _zero(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's argument name
     return Zero.apply(input)
 
 
-def _copy(input: Tensor, src: Any) -> Tensor:
+def _copy(input: Tensor, src: Any) -> Tensor:  # noqa: A002 - PyTorch's argument name
     return Copy.apply(input, src)

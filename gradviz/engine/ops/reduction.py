@@ -7,11 +7,33 @@ from collections import namedtuple
 from typing import Any
 
 from gradviz.engine import backend
-from gradviz.engine.ops import pointwise as P
-from gradviz.engine.ops import shape as S
+from gradviz.engine.dtypes import is_bool, is_floating
+from gradviz.engine.ops import pointwise as P  # noqa: N812 - short module aliases
+from gradviz.engine.ops import shape as S  # noqa: N812
 from gradviz.engine.ops._base import Op, Tensor, const, norm_dim, norm_dims, register
 
-__all__ = ["sum", "mean", "max", "min", "var", "std", "norm", "softmax", "log_softmax"]
+__all__ = [
+    "all",
+    "amax",
+    "amin",
+    "any",
+    "argmax",
+    "argmin",
+    "count_nonzero",
+    "cumsum",
+    "log_softmax",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "norm",
+    "prod",
+    "softmax",
+    "std",
+    "sum",
+    "sum_to_size",
+    "var",
+]
 
 _values_indices = namedtuple("_values_indices", ["values", "indices"])
 
@@ -33,7 +55,8 @@ def _grow(g: Tensor, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: boo
 def _tie_count(hit: Tensor, like: Tensor, dims: tuple[int, ...]) -> Tensor:
     """Return how many elements tie for the extreme in each reduced slice, broadcastable."""
     xp = backend.namespace(hit._data)
-    return const(xp.astype(xp.sum(hit._data, axis=dims, keepdims=True), like._data.dtype))
+    hits = xp.astype(hit._data, like._data.dtype)  # the standard sums numbers, not bools
+    return const(xp.sum(hits, axis=dims, keepdims=True))
 
 
 def _size_of(shape: tuple[int, ...], dims: tuple[int, ...]) -> int:
@@ -50,7 +73,7 @@ class SumAll(Op):
     def forward(ctx: Any, a: Any, dtype: Any = None) -> Any:
         ctx.self_sym_sizes = a.shape
         xp = backend.namespace(a)
-        if a.dtype.kind in "biu":
+        if not is_floating(a.dtype):
             return xp.sum(a, dtype=xp.int64)
         return xp.sum(a)
 
@@ -69,7 +92,7 @@ class SumDim(Op):
         ctx.keepdim = keepdim
         ctx.self_sym_sizes = a.shape
         xp = backend.namespace(a)
-        if a.dtype.kind in "biu":
+        if not is_floating(a.dtype):
             return xp.sum(a, axis=dim, keepdims=keepdim, dtype=xp.int64)
         return xp.sum(a, axis=dim, keepdims=keepdim)
 
@@ -87,7 +110,7 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
     return SumDim.apply(x, dim=norm_dims(dim, x.ndim), keepdim=keepdim)
 
 
-def sum_to_size(input: Tensor, *size: Any) -> Tensor:
+def sum_to_size(input: Tensor, *size: Any) -> Tensor:  # noqa: A002 - PyTorch's argument name
     """Return ``input`` summed down to the broadcast-compatible ``size``."""
     shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
     if tuple(input.shape) == shape:
@@ -111,6 +134,7 @@ class MeanAll(Op):
     @staticmethod
     def forward(ctx: Any, a: Any) -> Any:
         ctx.self_sym_sizes = a.shape
+        ctx.self_sym_numel = math.prod(a.shape)
         return backend.namespace(a).mean(a)
 
     @staticmethod
@@ -140,7 +164,7 @@ def _need_float(name: str, x: Tensor, dtype: Any = None) -> None:
     if dtype is None and not x.dtype.is_floating_point:
         raise RuntimeError(
             f"{name}(): could not infer output dtype. Input dtype must be either a floating "
-            f"point or complex dtype. Got: {x.dtype.name.capitalize()}"
+            f"point or complex dtype. Got: {x.dtype.scalar_name}"
         )
 
 
@@ -173,7 +197,8 @@ class _ExtremeAll(Op):
         a, r = ctx.saved_tensors
         hit = a == r
         # NOTE: ties share the gradient evenly (PyTorch's evenly_distribute_backward).
-        count = int(backend.namespace(hit._data).sum(hit._data))
+        xp = backend.namespace(hit._data)
+        count = int(xp.sum(xp.astype(hit._data, xp.int64)))
         return P.where(hit, g / count, 0.0)
 
 
@@ -198,19 +223,25 @@ class _ExtremeDim(Op):
         ctx.keepdim = keepdim
         ctx.self_sym_sizes = a.shape
         xp = backend.namespace(a)
-        idx = xp.argmax(a, axis=dim, keepdims=True) if cls.kind == "max" else xp.argmin(a, axis=dim, keepdims=True)
+        if a.ndim == 0:  # a 0-d tensor is its own extreme, at index 0
+            return xp.asarray(a, copy=True), backend.zeros(a, (), xp.int64)
+        find = xp.argmax if cls.kind == "max" else xp.argmin
+        idx = xp.astype(find(a, axis=dim, keepdims=True), xp.int64)
         values = xp.take_along_axis(a, idx, axis=dim)
-        ctx.save_array("indices", idx)
         if not keepdim:
             values = xp.squeeze(values, axis=dim)
             idx = xp.squeeze(idx, axis=dim)
-        return values, xp.astype(idx, xp.int64)
+        ctx.save_array("indices", idx)  # shown as _saved_indices, shaped like the output
+        return values, idx
 
     @staticmethod
     def backward(ctx: Any, g: Tensor, _gi: Any = None) -> Any:
         idx = ctx._unpack("indices")
+        if not ctx.self_sym_sizes:
+            return g
         if not ctx.keepdim:
             g = S.unsqueeze(g, ctx.dim)
+            idx = backend.namespace(idx).expand_dims(idx, axis=ctx.dim)
         return S.scatter_into(g, ctx.self_sym_sizes, ctx.dim, idx)
 
 
@@ -288,12 +319,17 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:  # noqa
 
 def _arg(kind: str, input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
     a = input._data
+    if is_bool(a.dtype):
+        raise RuntimeError(f"arg{kind}(): does not support bool input")
     xp = backend.namespace(a)
     fn = xp.argmax if kind == "max" else xp.argmin
     if dim is None:
         out = fn(xp.reshape(a, (-1,)))
         if keepdim:
             out = xp.reshape(out, (1,) * a.ndim)
+    elif a.ndim == 0:
+        norm_dim(dim, 0)
+        out = backend.zeros(a, (), xp.int64)
     else:
         out = fn(a, axis=norm_dim(dim, a.ndim), keepdims=keepdim)
     return const(xp.astype(out, xp.int64))
@@ -317,7 +353,9 @@ class Var(Op):
     attrs = ("dim", "correction", "keepdim")
 
     @staticmethod
-    def forward(ctx: Any, a: Any, dim: tuple[int, ...] = (), correction: float = 1, keepdim: bool = False) -> Any:
+    def forward(
+        ctx: Any, a: Any, dim: tuple[int, ...] = (), correction: float = 1, keepdim: bool = False
+    ) -> Any:
         ctx.dim = dim
         ctx.correction = correction
         ctx.keepdim = keepdim
@@ -338,7 +376,9 @@ class Std(Op):
     attrs = ("dim", "correction", "keepdim")
 
     @staticmethod
-    def forward(ctx: Any, a: Any, dim: tuple[int, ...] = (), correction: float = 1, keepdim: bool = False) -> Any:
+    def forward(
+        ctx: Any, a: Any, dim: tuple[int, ...] = (), correction: float = 1, keepdim: bool = False
+    ) -> Any:
         ctx.dim = dim
         ctx.correction = correction
         ctx.keepdim = keepdim
@@ -354,6 +394,11 @@ class Std(Op):
         return g * centered * (1 / (n - ctx.correction))
 
 
+def _need_float_var(x: Tensor) -> None:
+    if not is_floating(x._data.dtype):
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+
+
 def _correction(unbiased: Any, correction: Any) -> float:
     if correction is not None:
         return correction
@@ -361,19 +406,45 @@ def _correction(unbiased: Any, correction: Any) -> float:
 
 
 @register("var")
-def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:  # noqa: A002
+def var(
+    input: Tensor,  # noqa: A002 - PyTorch's argument name
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Tensor:
     """Return the variance (Bessel-corrected by default) over ``dim`` or all elements."""
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    return Var.apply(input, dim=norm_dims(dim, input.ndim), correction=_correction(unbiased, correction), keepdim=keepdim)
+    _need_float_var(input)
+    return Var.apply(
+        input,
+        dim=norm_dims(dim, input.ndim),
+        correction=_correction(unbiased, correction),
+        keepdim=keepdim,
+    )
 
 
 @register("std")
-def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:  # noqa: A002
+def std(
+    input: Tensor,  # noqa: A002 - PyTorch's argument name
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Tensor:
     """Return the standard deviation (Bessel-corrected by default)."""
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    return Std.apply(input, dim=norm_dims(dim, input.ndim), correction=_correction(unbiased, correction), keepdim=keepdim)
+    _need_float_var(input)
+    return Std.apply(
+        input,
+        dim=norm_dims(dim, input.ndim),
+        correction=_correction(unbiased, correction),
+        keepdim=keepdim,
+    )
 
 
 class Prod(Op):
@@ -382,24 +453,13 @@ class Prod(Op):
 
     @staticmethod
     def forward(ctx: Any, a: Any) -> Any:
-        return backend.namespace(a).prod(a)
+        xp = backend.namespace(a)
+        return xp.prod(a) if is_floating(a.dtype) else xp.prod(a, dtype=xp.int64)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         a, r = ctx.saved_tensors
-        data = a._data
-        xp = backend.namespace(data)
-        zeros = int(xp.sum(data == 0))
-        if zeros == 0:
-            return g * r / a
-        # NOTE: with zeros, each element's gradient is the product of all the others.
-        flat = S.reshape(a, (-1,))
-        n = flat.shape[0]
-        others = []
-        for i in range(n):
-            mask = const(xp.arange(n) != i)
-            others.append(prod(P.where(mask, flat, 1.0)))
-        return g * S.reshape(S.stack(others), tuple(a.shape))
+        return _prod_backward(g, a, r, tuple(range(a.ndim)), False)
 
 
 class ProdDim(Op):
@@ -411,13 +471,43 @@ class ProdDim(Op):
     def forward(ctx: Any, a: Any, dim: int = 0, keepdim: bool = False) -> Any:
         ctx.dim = dim
         ctx.keepdim = keepdim
-        return backend.namespace(a).prod(a, axis=dim, keepdims=keepdim)
+        xp = backend.namespace(a)
+        axes = (dim,) if a.ndim else ()
+        if is_floating(a.dtype):
+            return xp.prod(a, axis=axes, keepdims=keepdim)
+        return xp.prod(a, axis=axes, keepdims=keepdim, dtype=xp.int64)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         a, r = ctx.saved_tensors
-        shape = tuple(a.shape)
-        return _grow(g, shape, (ctx.dim,), ctx.keepdim) * _grow(r, shape, (ctx.dim,), ctx.keepdim) / a
+        return _prod_backward(g, a, r, (ctx.dim,) if a.ndim else (), ctx.keepdim)
+
+
+def _prod_backward(g: Tensor, a: Tensor, r: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
+    """Return the gradient of ``prod`` over ``dims``: the product of the other elements.
+
+    Without zeros that is ``result / input``. Where the input is zero it is the product of
+    the slice's non-zero elements if that zero is the slice's only one, else 0; elsewhere
+    in a slice with a zero, ``result / input`` is already 0. Written with Tensor ops, so
+    the gradient is differentiable again.
+    """
+    shape = tuple(a.shape)
+    g = _grow(g, shape, dims, keepdim)
+    r = _grow(r, shape, dims, keepdim)
+    data = a._data
+    xp = backend.namespace(data)
+    zero = data == 0
+    if not bool(xp.any(zero)):
+        return g * r / a
+    is_zero = const(zero)
+    count = xp.sum(xp.astype(zero, xp.int64), axis=dims, keepdims=True)
+    single = const(xp.broadcast_to(count == 1, shape))
+    safe = P.where(is_zero, 1.0, a)
+    nonzero_prod = safe
+    for d in dims:
+        nonzero_prod = ProdDim.apply(nonzero_prod, dim=d, keepdim=True)
+    at_zero = P.where(single, S.expand(nonzero_prod, shape), 0.0)
+    return g * P.where(is_zero, at_zero, r / safe)
 
 
 @register("prod")
@@ -434,7 +524,13 @@ class VectorNorm(Op):
     attrs = ("ord", "dim", "keepdim")
 
     @staticmethod
-    def forward(ctx: Any, a: Any, ord: float = 2, dim: tuple[int, ...] = (), keepdim: bool = False) -> Any:  # noqa: A002
+    def forward(
+        ctx: Any,
+        a: Any,
+        ord: float = 2,  # noqa: A002 - PyTorch's argument name
+        dim: tuple[int, ...] = (),
+        keepdim: bool = False,
+    ) -> Any:
         ctx.ord = ord
         ctx.dim = dim
         ctx.keepdim = keepdim
@@ -461,7 +557,16 @@ class VectorNorm(Op):
 @register("norm")
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
     """Return the vector norm of ``input`` (2-norm by default) over ``dim`` or all elements."""
+    if p == "fro" and dim is not None and not isinstance(dim, int) and len(dim) > 2:
+        raise RuntimeError(
+            "linalg.matrix_norm: dim must be a 2-tuple. Got " + " ".join(str(d) for d in dim)
+        )
     ord_ = 2 if p in ("fro", None) else p
+    if not is_floating(input._data.dtype):
+        raise RuntimeError(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. "
+            f"Got {input.dtype.scalar_name}"
+        )
     return VectorNorm.apply(input, ord=ord_, dim=norm_dims(dim, input.ndim), keepdim=keepdim)
 
 
@@ -484,7 +589,9 @@ class Logsumexp(Op):
     def backward(ctx: Any, g: Tensor) -> Any:
         a, r = ctx.saved_tensors
         shape = tuple(a.shape)
-        return _grow(g, shape, ctx.dim, ctx.keepdim) * P.exp(a - _grow(r, shape, ctx.dim, ctx.keepdim))
+        return _grow(g, shape, ctx.dim, ctx.keepdim) * P.exp(
+            a - _grow(r, shape, ctx.dim, ctx.keepdim)
+        )
 
 
 @register("logsumexp")
@@ -501,10 +608,16 @@ class Cumsum(Op):
     def forward(ctx: Any, a: Any, dim: int = 0) -> Any:
         ctx.dim = dim
         xp = backend.namespace(a)
-        return xp.cumulative_sum(a, axis=dim)
+        if a.ndim == 0:  # the standard's cumulative_sum needs an axis; a 0-d sum is itself
+            return xp.asarray(a, copy=True) if is_floating(a.dtype) else xp.astype(a, xp.int64)
+        if is_floating(a.dtype):
+            return xp.cumulative_sum(a, axis=dim)
+        return xp.cumulative_sum(a, axis=dim, dtype=xp.int64)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
+        if g.ndim == 0:
+            return g
         return S.flip(cumsum(S.flip(g, (ctx.dim,)), ctx.dim), (ctx.dim,))
 
 
@@ -523,14 +636,15 @@ class Softmax(Op):
     def forward(ctx: Any, a: Any, dim: int = -1) -> Any:
         ctx.dim = dim
         xp = backend.namespace(a)
-        e = xp.exp(a - xp.max(a, axis=dim, keepdims=True))
-        return e / xp.sum(e, axis=dim, keepdims=True)
+        axes = (dim,) if a.ndim else ()
+        e = xp.exp(a - xp.max(a, axis=axes, keepdims=True))
+        return e / xp.sum(e, axis=axes, keepdims=True)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (r,) = ctx.saved_tensors
         gr = g * r
-        return gr - r * SumDim.apply(gr, dim=(ctx.dim,), keepdim=True)
+        return gr - r * SumDim.apply(gr, dim=(ctx.dim,) if r.ndim else (), keepdim=True)
 
 
 class LogSoftmax(Op):
@@ -542,13 +656,14 @@ class LogSoftmax(Op):
     def forward(ctx: Any, a: Any, dim: int = -1) -> Any:
         ctx.dim = dim
         xp = backend.namespace(a)
-        shifted = a - xp.max(a, axis=dim, keepdims=True)
-        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
+        axes = (dim,) if a.ndim else ()
+        shifted = a - xp.max(a, axis=axes, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axes, keepdims=True))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (r,) = ctx.saved_tensors
-        return g - P.exp(r) * SumDim.apply(g, dim=(ctx.dim,), keepdim=True)
+        return g - P.exp(r) * SumDim.apply(g, dim=(ctx.dim,) if r.ndim else (), keepdim=True)
 
 
 def _softmax_dim(input: Tensor, dim: Any) -> int:  # noqa: A002
@@ -561,14 +676,25 @@ def _softmax_dim(input: Tensor, dim: Any) -> int:  # noqa: A002
 def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A002
     """Return ``exp(input) / sum(exp(input))`` along ``dim`` (``SoftmaxBackward0``)."""
     x = input if dtype is None else input.to(dtype)
-    return Softmax.apply(x, dim=_softmax_dim(x, dim))
+    d = _softmax_dim(x, dim)
+    _need_float_softmax("softmax", x, d)
+    return Softmax.apply(x, dim=d)
 
 
 @register("log_softmax")
 def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A002
     """Return ``log(softmax(input))`` along ``dim``, computed stably."""
     x = input if dtype is None else input.to(dtype)
-    return LogSoftmax.apply(x, dim=_softmax_dim(x, dim))
+    d = _softmax_dim(x, dim)
+    _need_float_softmax("log_softmax", x, d)
+    return LogSoftmax.apply(x, dim=d)
+
+
+def _need_float_softmax(name: str, x: Tensor, dim: int) -> None:
+    if not is_floating(x._data.dtype):
+        last = dim == (x.ndim or 1) - 1
+        kernel = f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{x.dtype.scalar_name}'")
 
 
 def _logical_reduce(kind: str, input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002

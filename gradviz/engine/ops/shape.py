@@ -7,13 +7,56 @@ through a view are seen by the checks that guard saved tensors, as in PyTorch.
 from __future__ import annotations
 
 import operator
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from gradviz.engine import backend
-from gradviz.engine.ops import pointwise as P
-from gradviz.engine.ops import reduction as R
-from gradviz.engine.ops._base import Op, Tensor, const, norm_dim, register
-from gradviz.engine.tensor import Size
+from gradviz.engine.dtypes import is_bool, is_floating, native
+from gradviz.engine.ops import pointwise as P  # noqa: N812 - short module aliases
+from gradviz.engine.ops import reduction as R  # noqa: N812
+from gradviz.engine.ops._base import Op, Tensor, const, norm_dim, norm_dims, register
+from gradviz.engine.tensor import Size, contiguous_format
+
+__all__ = [
+    "broadcast_to",
+    "cat",
+    "chunk",
+    "clone",
+    "diagonal",
+    "expand",
+    "expand_as",
+    "flatten",
+    "flip",
+    "gather",
+    "getitem",
+    "hstack",
+    "index_put",
+    "index_select",
+    "masked_select",
+    "pad",
+    "permute",
+    "repeat",
+    "reshape",
+    "reshape_as",
+    "roll",
+    "scatter_add",
+    "scatter_into",
+    "split",
+    "squeeze",
+    "stack",
+    "t",
+    "to_device",
+    "to_dtype",
+    "transpose",
+    "tril",
+    "triu",
+    "unbind",
+    "unflatten",
+    "unsqueeze",
+    "view",
+    "view_as",
+    "vstack",
+]
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -40,11 +83,6 @@ def _infer(shape: tuple[int, ...], numel: int, src: tuple[int, ...]) -> tuple[in
     return shape
 
 
-def _contiguous(a: Any) -> bool:
-    flags = getattr(a, "flags", None)
-    return True if flags is None else bool(flags.c_contiguous)
-
-
 # ---------------------------------------------------------------------------- views
 
 
@@ -68,6 +106,10 @@ class UnsafeView(View):
     view = False
 
 
+class ReshapeAlias(View):
+    node = "ReshapeAliasBackward0"
+
+
 class Alias(Op):
     node = "AliasBackward0"
     view = True
@@ -87,7 +129,7 @@ def view(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)):
         return input.to(shape[0])
     target = _infer(_shape_arg(shape), input.numel(), tuple(input.shape))
-    if not _contiguous(input._data):
+    if not backend.can_view(input._data, target):
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
@@ -99,11 +141,14 @@ def view(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
 def reshape(input: Tensor, *shape: Any) -> Tensor:  # noqa: A002
     """Return ``input`` with a new shape: a view when possible, else a copy."""
     target = _infer(_shape_arg(shape), input.numel(), tuple(input.shape))
-    if target == tuple(input.shape) and input._grad_fn is None and not input._requires_grad:
+    data = input._data
+    if backend.is_contiguous(data):
         return View.apply(input, shape=target)
-    if _contiguous(input._data):
-        return View.apply(input, shape=target)
-    return UnsafeView.apply(clone(input), shape=target)
+    # NOTE: PyTorch's reshape is a view when the strides allow (ReshapeAliasBackward0), else
+    # a contiguous copy viewed (UnsafeViewBackward0 over CloneBackward0).
+    if backend.can_view(data, target):
+        return ReshapeAlias.apply(input, shape=target)
+    return UnsafeView.apply(clone(input, memory_format=contiguous_format), shape=target)
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
@@ -280,7 +325,7 @@ class SqueezeDim(Op):
 
 
 class SqueezeDims(SqueezeDim):
-    node = "SqueezeBackward4"
+    node = "SqueezeBackward2"
 
     @staticmethod
     def forward(ctx: Any, a: Any, dim: tuple[int, ...] = ()) -> Any:  # type: ignore[override]
@@ -288,6 +333,12 @@ class SqueezeDims(SqueezeDim):
         ctx.self_sym_sizes = a.shape
         axes = tuple(d for d in dim if a.shape[d] == 1)
         return backend.namespace(a).squeeze(a, axis=axes) if axes else a[...]
+
+
+class SqueezeDimsInplace(SqueezeDims):
+    """``squeeze_(dims)``, which ATen's matmul applies to its own result (1-D @ 2-D)."""
+
+    node = "SqueezeBackward4"
 
 
 @register("squeeze")
@@ -336,7 +387,11 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:  # noqa: A002
                 f"Tensor sizes: {list(have)}"
             )
     if shape == have:
-        return input if input._grad_fn is None and not input._requires_grad else Expand.apply(input, shape=shape)
+        return (
+            input
+            if input._grad_fn is None and not input._requires_grad
+            else Expand.apply(input, shape=shape)
+        )
     return Expand.apply(input, shape=shape)
 
 
@@ -371,7 +426,7 @@ class Repeat(Op):
     def backward(ctx: Any, g: Tensor) -> Any:
         src = (1,) * (len(ctx.repeats) - len(ctx.self_sym_sizes)) + tuple(ctx.self_sym_sizes)
         split: list[int] = []
-        for r, s in zip(ctx.repeats, src):
+        for r, s in zip(ctx.repeats, src, strict=False):
             split += [r, s]
         summed = R.sum(reshape(g, tuple(split)), dim=tuple(range(0, len(split), 2)))
         return reshape(summed, ctx.self_sym_sizes)
@@ -396,9 +451,8 @@ class Clone(Op):
     node = "CloneBackward0"
 
     @staticmethod
-    def forward(ctx: Any, a: Any, memory_format: Any = None) -> Any:
-        xp = backend.namespace(a)
-        return xp.asarray(a, copy=True)
+    def forward(ctx: Any, a: Any, contiguous: bool = False) -> Any:
+        return backend.copy(a, contiguous)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -407,7 +461,13 @@ class Clone(Op):
 
 @register("clone")
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:  # noqa: A002
-    """Return a copy of ``input`` that stays in the graph (``CloneBackward0``)."""
+    """Return a copy of ``input`` that stays in the graph (``CloneBackward0``).
+
+    The copy keeps ``input``'s memory layout unless ``memory_format`` is
+    ``gradviz.contiguous_format``, as in PyTorch.
+    """
+    if memory_format is contiguous_format:
+        return Clone.apply(input, contiguous=True)
     return Clone.apply(input)
 
 
@@ -420,7 +480,8 @@ class ToCopy(Op):
         ctx.src_device = backend.device_of(a)
         if device is not None:
             return backend.transfer(a, device)
-        return backend.namespace(a).astype(a, dtype.np)
+        xp = backend.namespace(a)
+        return xp.astype(a, native(xp, dtype))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -541,7 +602,9 @@ class Split(Op):
     attrs = ("split_size", "dim")
 
     @staticmethod
-    def forward(ctx: Any, a: Any, sizes: tuple[int, ...] = (), dim: int = 0, split_size: Any = None) -> Any:
+    def forward(
+        ctx: Any, a: Any, sizes: tuple[int, ...] = (), dim: int = 0, split_size: Any = None
+    ) -> Any:
         ctx.split_size = split_size if split_size is not None else list(sizes)
         ctx.dim = dim
         out = []
@@ -549,7 +612,7 @@ class Split(Op):
         idx = [slice(None)] * a.ndim
         for s in sizes:
             idx[dim] = slice(start, start + s)
-            out.append(a[tuple(idx)])
+            out.append(backend.getitem(a, tuple(idx)))
             start += s
         return tuple(out)
 
@@ -563,7 +626,9 @@ class SplitWithSizes(Split):
     attrs = ("split_sizes", "dim")
 
     @staticmethod
-    def forward(ctx: Any, a: Any, sizes: tuple[int, ...] = (), dim: int = 0, split_size: Any = None) -> Any:
+    def forward(
+        ctx: Any, a: Any, sizes: tuple[int, ...] = (), dim: int = 0, split_size: Any = None
+    ) -> Any:
         ctx.split_sizes = list(sizes)
         return Split.forward(ctx, a, sizes=sizes, dim=dim, split_size=split_size)
 
@@ -580,7 +645,7 @@ class Unbind(Op):
         out = []
         for i in range(a.shape[dim]):
             idx[dim] = i
-            out.append(a[tuple(idx)])
+            out.append(backend.getitem(a, tuple(idx)))
         return tuple(out)
 
     @staticmethod
@@ -604,7 +669,9 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0 and n:
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+            )
         sizes = tuple(min(step, n - s) for s in range(0, n, step)) if n else (0,)
         return _share_views(Split.apply(input, sizes=sizes, dim=d, split_size=step), input)
     sizes = tuple(split_size_or_sections)
@@ -655,8 +722,7 @@ class Flip(Op):
 @register("flip")
 def flip(input: Tensor, dims: Any) -> Tensor:  # noqa: A002
     """Return ``input`` reversed along ``dims``."""
-    ds = (dims,) if isinstance(dims, int) else tuple(dims)
-    return Flip.apply(input, dims=tuple(norm_dim(d, input.ndim) for d in ds))
+    return Flip.apply(input, dims=norm_dims(dims, input.ndim))
 
 
 class Roll(Op):
@@ -728,11 +794,11 @@ class Diagonal(Op):
         n1, n2 = a.shape[dim1], a.shape[dim2]
         lo = max(-offset, 0)
         n = max(min(n1 - lo, n2 - lo - offset), 0)
-        rows = xp.arange(lo, lo + n)
+        rows = backend.arange(a, n, lo)
         ctx.order = order
         ctx.moved_shape = moved.shape
         ctx.key = (Ellipsis, rows, rows + offset)
-        return moved[ctx.key]
+        return backend.getitem(moved, ctx.key)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -746,7 +812,9 @@ class Diagonal(Op):
 @register("diagonal")
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
     """Return the diagonal of ``input`` over ``dim1`` and ``dim2``, as a last dimension."""
-    return Diagonal.apply(input, offset=offset, dim1=norm_dim(dim1, input.ndim), dim2=norm_dim(dim2, input.ndim))
+    return Diagonal.apply(
+        input, offset=offset, dim1=norm_dim(dim1, input.ndim), dim2=norm_dim(dim2, input.ndim)
+    )
 
 
 class ConstantPad(Op):
@@ -757,7 +825,6 @@ class ConstantPad(Op):
     def forward(ctx: Any, a: Any, pad: tuple[int, ...] = (), value: float = 0.0) -> Any:
         ctx.pad = pad
         ctx.value = value
-        xp = backend.namespace(a)
         shape = list(a.shape)
         region = [slice(None)] * a.ndim
         for i in range(len(pad) // 2):
@@ -765,8 +832,8 @@ class ConstantPad(Op):
             lo, hi = pad[2 * i], pad[2 * i + 1]
             shape[d] += lo + hi
             region[d] = slice(lo, lo + a.shape[d])
-        out = xp.full(tuple(shape), value, dtype=a.dtype)
-        out[tuple(region)] = a
+        out = backend.full(a, tuple(shape), value)
+        backend.setitem(out, tuple(region), a)
         return out
 
     @staticmethod
@@ -784,9 +851,13 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = 
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.ndim:
-        raise RuntimeError("Padding length should be less than or equal to two times the input dimension")
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input dimension"
+        )
     if mode != "constant":
-        raise NotImplementedError(f"pad mode '{mode}' is not supported; gradviz supports mode='constant'")
+        raise NotImplementedError(
+            f"pad mode '{mode}' is not supported; gradviz supports mode='constant'"
+        )
     if any(p < 0 for p in pad):
         raise NotImplementedError("negative padding is not supported")
     return ConstantPad.apply(input, pad=tuple(pad), value=0.0 if value is None else value)
@@ -798,12 +869,15 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = 
 def _index_array(x: Any, like: Any) -> Any:
     if isinstance(x, Tensor):
         return x._data
-    xp = backend.namespace(like)
-    return xp.asarray(x)
+    return backend.asarray(x, like)
 
 
 def _is_advanced(k: Any) -> bool:
-    return isinstance(k, (Tensor, list)) or (hasattr(k, "shape") and hasattr(k, "dtype")) or isinstance(k, bool)
+    return (
+        isinstance(k, (Tensor, list))
+        or (hasattr(k, "shape") and hasattr(k, "dtype"))
+        or isinstance(k, bool)
+    )
 
 
 class Select(Op):
@@ -817,11 +891,13 @@ class Select(Op):
         ctx.index = index
         ctx.self_sym_sizes = a.shape
         key: list[Any] = [slice(None)] * dim + [index]
-        return a[tuple(key)]
+        return backend.getitem(a, tuple(key))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        return _Unindex.apply(g, shape=ctx.self_sym_sizes, key=(slice(None),) * ctx.dim + (ctx.index,))
+        return _Unindex.apply(
+            g, shape=ctx.self_sym_sizes, key=(slice(None),) * ctx.dim + (ctx.index,)
+        )
 
 
 class Slice(Op):
@@ -830,11 +906,13 @@ class Slice(Op):
     attrs = ("dim", "start", "end", "step")
 
     @staticmethod
-    def forward(ctx: Any, a: Any, dim: int = 0, start: Any = None, end: Any = None, step: Any = None) -> Any:
+    def forward(
+        ctx: Any, a: Any, dim: int = 0, start: Any = None, end: Any = None, step: Any = None
+    ) -> Any:
         ctx.dim, ctx.start, ctx.end, ctx.step = dim, start, end, step
         ctx.self_sym_sizes = a.shape
         key: list[Any] = [slice(None)] * dim + [slice(start, end, step)]
-        return a[tuple(key)]
+        return backend.getitem(a, tuple(key))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -849,11 +927,13 @@ class Index(Op):
     def forward(ctx: Any, a: Any, key: tuple[Any, ...] = ()) -> Any:
         ctx.self_sym_sizes = a.shape
         ctx.save_array("indices", key)
-        return a[key]
+        return backend.getitem(a, key)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        return _Unindex.apply(g, shape=ctx.self_sym_sizes, key=ctx._unpack("indices"), accumulate=True)
+        return _Unindex.apply(
+            g, shape=ctx.self_sym_sizes, key=ctx._unpack("indices"), accumulate=True
+        )
 
 
 class _Unindex(Op):
@@ -863,25 +943,34 @@ class _Unindex(Op):
     attrs = ("shape",)
 
     @staticmethod
-    def forward(ctx: Any, g: Any, shape: tuple[int, ...] = (), key: Any = (), accumulate: bool = False) -> Any:
+    def forward(
+        ctx: Any, g: Any, shape: tuple[int, ...] = (), key: Any = (), accumulate: bool = False
+    ) -> Any:
         ctx.shape = shape
         ctx.key = key
-        xp = backend.namespace(g)
-        out = xp.zeros(shape, dtype=g.dtype)
+        out = backend.zeros(g, shape)
         if accumulate:
             backend.scatter_add(out, key, g)
         else:
-            out[key] = g
+            backend.setitem(out, key, g)
         return out
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        return const(g._data[ctx.key]) if not g._requires_grad else Index.apply(g, key=ctx.key)
+        if g._requires_grad:
+            return Index.apply(g, key=ctx.key)
+        return const(backend.getitem(g._data, ctx.key))
 
 
 def _normalize_key(key: Any, ndim: int) -> tuple[Any, ...]:
     key = key if isinstance(key, tuple) else (key,)
-    used = sum(1 for k in key if k is not None and k is not Ellipsis and not (isinstance(k, Tensor) and k.dtype.name == "bool" and False))
+    used = sum(
+        1
+        for k in key
+        if k is not None
+        and k is not Ellipsis
+        and not (isinstance(k, Tensor) and k.dtype.name == "bool" and False)
+    )
     if sum(1 for k in key if k is Ellipsis) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     if Ellipsis in key:
@@ -893,19 +982,20 @@ def _normalize_key(key: Any, ndim: int) -> tuple[Any, ...]:
 
 @register("__getitem__", function=False)
 def getitem(input: Tensor, key: Any) -> Tensor:  # noqa: A002
-    """Index ``input`` as PyTorch does: a chain of Select/Slice/Unsqueeze views, or IndexBackward0."""
+    """Index ``input`` as PyTorch does: Select/Slice/Unsqueeze views, or ``IndexBackward0``."""
     raw = key if isinstance(key, tuple) else (key,)
     if any(_is_advanced(k) for k in raw):
         data = input._data
         arr_key = tuple(_index_array(k, data) if _is_advanced(k) else k for k in raw)
         _check_advanced(input, arr_key)
         return Index.apply(input, key=arr_key)
+    # NOTE: PyTorch always records a bare slice (x[:] is SliceBackward0) but skips full
+    # slices inside a tuple (x[:, :] is AliasBackward0).
+    bare_slice = isinstance(key, slice)
     parts = _normalize_key(key, input.ndim)
     n_index = sum(1 for k in parts if k is not None)
     if n_index > input.ndim:
-        raise IndexError(
-            f"too many indices for tensor of dimension {input.ndim}"
-        )
+        raise IndexError(f"too many indices for tensor of dimension {input.ndim}")
     out = input
     dim = 0
     changed = False
@@ -919,7 +1009,7 @@ def getitem(input: Tensor, key: Any) -> Tensor:  # noqa: A002
             start, stop, step = k.indices(size)
             if step <= 0:
                 raise ValueError("step must be greater than zero")
-            if (start, stop, step) != (0, size, 1):
+            if bare_slice or (start, stop, step) != (0, size, 1):
                 out = Slice.apply(out, dim=dim, start=start, end=max(stop, start), step=step)
                 changed = True
             dim += 1
@@ -927,9 +1017,7 @@ def getitem(input: Tensor, key: Any) -> Tensor:  # noqa: A002
             i = operator.index(k)
             size = out.shape[dim]
             if not -size <= i < size:
-                raise IndexError(
-                    f"index {i} is out of bounds for dimension {dim} with size {size}"
-                )
+                raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {size}")
             out = Select.apply(out, dim=dim, index=i % size)
             changed = True
     if not changed:
@@ -940,7 +1028,7 @@ def getitem(input: Tensor, key: Any) -> Tensor:  # noqa: A002
 def _check_advanced(input: Tensor, key: tuple[Any, ...]) -> None:  # noqa: A002
     dim = 0
     for k in key:
-        if hasattr(k, "dtype") and k.dtype.kind == "b":
+        if hasattr(k, "dtype") and is_bool(k.dtype):
             shape = tuple(input.shape[dim : dim + k.ndim])
             if tuple(k.shape) != shape:
                 raise IndexError(
@@ -949,12 +1037,17 @@ def _check_advanced(input: Tensor, key: tuple[Any, ...]) -> None:  # noqa: A002
                 )
             dim += k.ndim
         elif hasattr(k, "dtype"):
-            if k.dtype.kind not in "iu":
+            if is_floating(k.dtype):
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             size = input.shape[dim] if dim < input.ndim else 0
-            if k.size and (int(k.max()) >= size or int(k.min()) < -size):
-                bad = int(k.max()) if int(k.max()) >= size else int(k.min())
-                raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+            if k.size:
+                xp = backend.namespace(k)
+                high, low = int(xp.max(k)), int(xp.min(k))
+                if high >= size or low < -size:
+                    bad = high if high >= size else low
+                    raise IndexError(
+                        f"index {bad} is out of bounds for dimension {dim} with size {size}"
+                    )
             dim += 1
         elif k is not None and k is not Ellipsis:
             dim += 1
@@ -969,26 +1062,43 @@ class CopySlices(Op):
         ctx.key = key
         xp = backend.namespace(a)
         out = xp.asarray(a, copy=True)
-        v = value if hasattr(value, "shape") else xp.asarray(value, dtype=a.dtype)
-        out[key] = v if v.dtype == a.dtype else xp.astype(v, a.dtype)
+        v = value if hasattr(value, "shape") else backend.asarray(value, a, a.dtype)
+        backend.setitem(out, key, v if v.dtype == a.dtype else xp.astype(v, a.dtype))
         return out
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
         xp = backend.namespace(g._data)
-        mask = xp.ones(g._data.shape, dtype=xp.bool)
-        mask[ctx.key] = False
+        mask = backend.full(g._data, g._data.shape, True, xp.bool)
+        backend.setitem(mask, ctx.key, False)
         gv = None
         if ctx.needs_input_grad[1]:
-            gv = const(g._data[ctx.key]) if not g._requires_grad else Index.apply(g, key=ctx.key)
+            if g._requires_grad:
+                gv = Index.apply(g, key=ctx.key)
+            else:
+                gv = const(backend.getitem(g._data, ctx.key))
         return P.where(const(mask), g, 0.0), gv
 
 
+class IndexPut(CopySlices):
+    """``input[key] = value`` with an advanced (tensor or list) index."""
+
+    node = "IndexPutBackward0"
+
+
 def index_put(input: Tensor, key: Any, value: Any) -> Tensor:  # noqa: A002
-    """Return a copy of ``input`` with ``input[key] = value`` (``CopySlices``)."""
+    """Return a copy of ``input`` with ``input[key] = value``.
+
+    The node is ``IndexPutBackward0`` for advanced indices and ``CopySlices`` otherwise,
+    as for PyTorch's ``__setitem__``.
+    """
     raw = key if isinstance(key, tuple) else (key,)
     data = input._data
+    advanced = any(_is_advanced(k) for k in raw)
     arr_key = tuple(_index_array(k, data) if _is_advanced(k) else k for k in raw)
+    if advanced:
+        _check_advanced(input, arr_key)
+        return IndexPut.apply(input, value, key=arr_key)
     return CopySlices.apply(input, value, key=arr_key)
 
 
@@ -1005,18 +1115,22 @@ class Gather(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        return _ScatterAddInto.apply(g, shape=ctx.self_sym_sizes, dim=ctx.dim, index=ctx._unpack("index"))
+        return _ScatterAddInto.apply(
+            g, shape=ctx.self_sym_sizes, dim=ctx.dim, index=ctx._unpack("index")
+        )
 
 
 class _ScatterAddInto(Op):
     node = "ScatterAddBackward1"
 
     @staticmethod
-    def forward(ctx: Any, g: Any, shape: tuple[int, ...] = (), dim: int = 0, index: Any = None) -> Any:
+    def forward(
+        ctx: Any, g: Any, shape: tuple[int, ...] = (), dim: int = 0, index: Any = None
+    ) -> Any:
         ctx.dim = dim
         ctx.save_array("index", index)
         xp = backend.namespace(g)
-        out = xp.zeros(shape, dtype=g.dtype)
+        out = backend.zeros(g, shape)
         backend.scatter_add(out, _along_axis_key(xp, index, dim), g)
         return out
 
@@ -1033,14 +1147,16 @@ def _along_axis_key(xp: Any, index: Any, dim: int) -> tuple[Any, ...]:
         else:
             shape = [1] * index.ndim
             shape[d] = index.shape[d]
-            key.append(xp.reshape(xp.arange(index.shape[d]), tuple(shape)))
+            key.append(xp.reshape(backend.arange(index, index.shape[d]), tuple(shape)))
     return tuple(key)
 
 
 def _long_index(fn: str, index: Any) -> Any:
     if not isinstance(index, Tensor) or index.dtype.name != "int64":
-        got = index.dtype.name.capitalize() if isinstance(index, Tensor) else type(index).__name__
-        raise RuntimeError(f"{fn}(): Expected dtype int64 for index" + (f", got {got}" if fn != "gather" else ""))
+        got = index.dtype.scalar_name if isinstance(index, Tensor) else type(index).__name__
+        raise RuntimeError(
+            f"{fn}(): Expected dtype int64 for index" + (f", got {got}" if fn != "gather" else "")
+        )
     return index._data
 
 
@@ -1062,7 +1178,7 @@ class ScatterAdd(Op):
         xp = backend.namespace(a)
         out = xp.asarray(a, copy=True)
         sub = tuple(slice(0, s) for s in index.shape)
-        backend.scatter_add(out, _along_axis_key(xp, index, dim), src[sub])
+        backend.scatter_add(out, _along_axis_key(xp, index, dim), backend.getitem(src, sub))
         return out
 
     @staticmethod
@@ -1076,7 +1192,9 @@ class ScatterAdd(Op):
 @register("scatter_add")
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:  # noqa: A002
     """Return a copy of ``input`` with ``src`` added at ``index`` along ``dim``."""
-    return ScatterAdd.apply(input, src, dim=norm_dim(dim, input.ndim), index=_long_index("scatter_add", index))
+    return ScatterAdd.apply(
+        input, src, dim=norm_dim(dim, input.ndim), index=_long_index("scatter_add", index)
+    )
 
 
 class IndexSelect(Op):
@@ -1099,7 +1217,9 @@ class IndexSelect(Op):
 @register("index_select")
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002
     """Return the slices of ``input`` along ``dim`` listed by ``index``."""
-    idx = index._data if isinstance(index, Tensor) else backend.namespace(input._data).asarray(index)
+    idx = (
+        index._data if isinstance(index, Tensor) else backend.namespace(input._data).asarray(index)
+    )
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     return IndexSelect.apply(input, dim=norm_dim(dim, input.ndim), index=idx)
@@ -1114,7 +1234,7 @@ class MaskedSelect(Op):
         mask = xp.broadcast_to(mask, a.shape)
         ctx.self_sym_sizes = a.shape
         ctx.save_array("mask", mask)
-        return a[mask]
+        return backend.getitem(a, mask)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -1133,5 +1253,5 @@ def scatter_into(g: Tensor, shape: tuple[int, ...], dim: int, idx: Any) -> Tenso
     n = shape[dim]
     pos = [1] * len(shape)
     pos[dim] = n
-    hit = xp.reshape(xp.arange(n), tuple(pos)) == idx
+    hit = xp.reshape(backend.arange(idx, n), tuple(pos)) == idx
     return P.where(const(hit), g, 0.0)

@@ -1,0 +1,125 @@
+"""The benchmark cases and the harness that runs them side by side.
+
+Every case runs its gradviz, PyTorch and NumPy implementations interleaved in one process
+(round-robin, after a warm-up), reports the median and spread of each and the ratios
+gradviz/PyTorch and gradviz/NumPy. Targets from issue 8 are printed next to the ratios;
+they are goals to read, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from benchmarks import cases
+
+__all__ = ["main", "measure", "Result"]
+
+
+@dataclass
+class Result:
+    """Timings of one case: per implementation, a list of seconds per call."""
+
+    case: str
+    unit: str
+    scale: float
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    target: str = ""
+    note: str = ""
+
+    def median(self, impl: str) -> float:
+        """Return the median of ``impl``'s samples in the case's unit."""
+        return statistics.median(self.samples[impl]) * self.scale
+
+    def spread(self, impl: str) -> str:
+        """Return ``min–max`` of ``impl``'s samples in the case's unit."""
+        xs = self.samples[impl]
+        return f"{min(xs) * self.scale:.3g}–{max(xs) * self.scale:.3g}"
+
+
+def measure(impls: dict[str, Callable[[], Any]], rounds: int, inner: int, warmup: int = 2) -> dict[str, list[float]]:
+    """Time each callable ``rounds`` times (``inner`` calls per sample), interleaved."""
+    for fn in impls.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in impls}
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for name, fn in impls.items():
+                t0 = time.perf_counter()
+                for _ in range(inner):
+                    fn()
+                samples[name].append((time.perf_counter() - t0) / inner)
+            gc.collect()
+    finally:
+        if gc_was:
+            gc.enable()
+    return samples
+
+
+def _wall(cmd: list[str], rounds: int) -> list[float]:
+    out = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _print(results: list[Result]) -> None:
+    impl_order = ["gradviz", "torch", "numpy", "torchviz", "no listener", "record()"]
+    print()
+    header = f"{'case':<44} {'impl':<12} {'median':>12} {'spread':>20}   ratio"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        base = r.samples.get("gradviz")
+        for impl in sorted(r.samples, key=lambda k: impl_order.index(k) if k in impl_order else 99):
+            ratio = ""
+            if base is not None and impl != "gradviz":
+                ratio = f"gradviz/{impl} = {r.median('gradviz') / r.median(impl):.2f}x"
+            print(f"{r.case:<44} {impl:<12} {r.median(impl):>9.3f} {r.unit:<3}{r.spread(impl):>19}   {ratio}")
+        if r.target:
+            print(f"{'':<44} target: {r.target}")
+        if r.note:
+            print(f"{'':<44} note: {r.note}")
+    print()
+
+
+def main(argv: list[str]) -> int:
+    """Run the suite and print the table; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="few rounds, small sizes where possible")
+    parser.add_argument("--only", action="append", default=[], help="run only cases whose name contains this")
+    args = parser.parse_args(argv)
+    import torch  # the oracle; benchmarks are the one place that imports it beside tests
+
+    threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
+    torch.set_num_threads(threads)
+    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, torch {torch.__version__}, "
+          f"threads pinned to {threads} (GRADVIZ_BENCH_THREADS), quick={args.quick}")
+    selected = [c for c in cases.ALL if not args.only or any(s in c.__name__ for s in args.only)]
+    results = []
+    failed = []
+    for case in selected:
+        print(f"running {case.__name__} ...", flush=True)
+        try:
+            results.extend(case(quick=args.quick, measure=measure, wall=_wall, Result=Result))
+        except Exception as err:  # noqa: BLE001 - report the case and go on with the others
+            failed.append(case.__name__)
+            print(f"  {case.__name__} failed: {type(err).__name__}: {err}", flush=True)
+    _print(results)
+    if failed:
+        print("failed cases: " + ", ".join(failed))
+    return 1 if failed else 0

@@ -1,0 +1,1 @@
+"""Tests of gradviz.autograd: PyTorch's autograd semantics."""

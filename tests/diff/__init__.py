@@ -1,0 +1,1 @@
+"""Tests of the graph differ: gradviz.trace.diff, its renderer and ``gradviz diff``."""

@@ -1,0 +1,1 @@
+"""Tests of gradviz.nn.functional and the neural-network ops."""

@@ -1,0 +1,1 @@
+"""Tests of gradviz.renderers: the Graphviz renderer and make_dot."""

@@ -1,0 +1,1 @@
+"""Tests of gradviz.trace: capture, record, trace files and the graph schema."""
