@@ -16,6 +16,8 @@ __all__ = [
     "GradcheckError",
     "TraceFileError",
     "RenderError",
+    "SerializationError",
+    "SchemaError",
 ]
 
 
@@ -45,3 +47,11 @@ class TraceFileError(GradvizError, ValueError):
 
 class RenderError(GradvizError, RuntimeError):
     """A graph could not be rendered (for example, Graphviz's ``dot`` is missing)."""
+
+
+class SerializationError(GradvizError, RuntimeError):
+    """A file given to ``gradviz.load`` is damaged, truncated or not a gradviz file."""
+
+
+class SchemaError(GradvizError, ValueError):
+    """A graph does not follow the trace schema (the message lists every problem found)."""

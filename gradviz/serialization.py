@@ -22,16 +22,16 @@ import io
 import json
 import math
 import os
-import tempfile
 import zipfile
 from collections import OrderedDict
 from typing import IO, Any, Union
 
 import numpy as np
 
+from gradviz._fileio import atomic_writer
 from gradviz.engine import backend
 from gradviz.engine.tensor import Tensor, _make
-from gradviz.errors import GradvizError
+from gradviz.errors import SerializationError
 
 __all__ = ["save", "load", "SerializationError"]
 
@@ -40,10 +40,6 @@ VERSION = 1
 _MANIFEST = "manifest.json"
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class SerializationError(GradvizError, RuntimeError):
-    """A file given to ``gradviz.load`` is damaged, truncated or not a gradviz file."""
 
 
 # ---------------------------------------------------------------------------- encoding
@@ -142,17 +138,8 @@ def save(obj: Any, f: PathLike | IO[bytes]) -> None:
     if hasattr(f, "write"):
         _write_zip(f, manifest, writer.arrays)  # type: ignore[arg-type]
         return
-    path = os.fspath(f)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".gradviz-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _write_zip(out, manifest, writer.arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(os.fspath(f)) as out:
+        _write_zip(out, manifest, writer.arrays)
 
 
 def _write_zip(out: IO[bytes], manifest: dict[str, Any], arrays: list[np.ndarray]) -> None:

@@ -184,6 +184,8 @@ class _Engine:
         self.accumulate = accumulate
         self.targets = targets
         for i, t in enumerate(roots):
+            if t._base is not None and t._view_epoch is not t._base._grad_fn:
+                function._refresh_view(t)
             if not t._requires_grad:
                 raise RuntimeError(
                     f"element {i} of tensors does not require grad and does not have a grad_fn"
@@ -382,37 +384,7 @@ class _Engine:
         return out
 
     def _check_outputs(self, node: Node, out: tuple[Any, ...]) -> tuple[Any, ...]:
-        meta = node._in_meta
-        n = len(meta)
-        if len(out) != n:
-            if len(out) > n and all(g is None for g in out[n:]):
-                out = out[:n]
-            else:
-                raise RuntimeError(
-                    f"function {node.name()} returned an incorrect number of gradients "
-                    f"(expected {n}, got {len(out)})"
-                )
-        fixed = None
-        for i, g in enumerate(out):
-            m = meta[i]
-            if g is None or m is None:
-                if g is not None and m is None:
-                    if fixed is None:
-                        fixed = list(out)
-                    fixed[i] = None
-                continue
-            if not isinstance(g, Tensor):
-                raise TypeError(
-                    f"function {node.name()} returned a {type(g).__name__} as gradient {i}; "
-                    "backward must return Tensors or None"
-                )
-            shape, dtype = m
-            data = g._data
-            if data.shape != shape or data.dtype != dtype:
-                if fixed is None:
-                    fixed = list(out)
-                fixed[i] = _conform(node, i, g, shape, dtype)
-        return tuple(fixed) if fixed is not None else out
+        return check_outputs(node, out)
 
     def _capture(self, i: int, g: Tensor) -> None:
         prev = self.captured.get(i)
@@ -470,6 +442,46 @@ class _Engine:
 
 def _astype(data: Any, dtype: Any) -> Any:
     return namespace(data).astype(data, dtype)
+
+
+def check_outputs(node: Node, out: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Validate what ``node``'s backward returned: count, types, shapes (broadcast undone), dtypes.
+
+    Raises:
+        RuntimeError: the wrong number of gradients, or a gradient of the wrong shape.
+        TypeError: a gradient that is not a Tensor.
+    """
+    meta = node._in_meta
+    n = len(meta)
+    if len(out) != n:
+        if len(out) > n and all(g is None for g in out[n:]):
+            out = out[:n]
+        else:
+            raise RuntimeError(
+                f"function {node.name()} returned an incorrect number of gradients "
+                f"(expected {n}, got {len(out)})"
+            )
+    fixed = None
+    for i, g in enumerate(out):
+        m = meta[i]
+        if g is None or m is None:
+            if g is not None and m is None:
+                if fixed is None:
+                    fixed = list(out)
+                fixed[i] = None
+            continue
+        if not isinstance(g, Tensor):
+            raise TypeError(
+                f"function {node.name()} returned a {type(g).__name__} as gradient {i}; "
+                "backward must return Tensors or None"
+            )
+        shape, dtype = m
+        data = g._data
+        if data.shape != shape or data.dtype != dtype:
+            if fixed is None:
+                fixed = list(out)
+            fixed[i] = _conform(node, i, g, shape, dtype)
+    return tuple(fixed) if fixed is not None else out
 
 
 def _add(a: Tensor, b: Tensor) -> Tensor:
@@ -547,3 +559,149 @@ def _check_nan(node: Node, out: tuple[Any, ...]) -> None:
                     stacklevel=2,
                 )
             raise RuntimeError(f"Function '{name}' returned nan values in its {i}th output.")
+
+
+# ------------------------------------------------------------------------ in place through views
+#
+# An in-place op on a view changes its root: the root's grad_fn becomes a CopySlices node
+# that wraps the op's node, and the view's grad_fn an AsStridedBackward0 node on the root, as
+# in PyTorch. A view remembers how it was made (``_view_fn``: parent, op, parameters,
+# output index), so the engine can redo the view on a gradient (``_replay``) and undo it
+# (``_embed``: the adjoint, zeros outside the view).
+
+
+def _view_chain(view: Tensor) -> list[tuple[Any, dict[str, Any], int | None]]:
+    """Return the view ops from the root to ``view``: ``(op, params, output index)``."""
+    chain = []
+    t = view
+    while t._view_fn is not None:
+        parent, cls, params, index = t._view_fn
+        chain.append((cls, params, index))
+        t = parent
+    chain.reverse()
+    return chain
+
+
+def _replay(chain: list[tuple[Any, dict[str, Any], int | None]], x: Tensor) -> Tensor:
+    """Apply the view ops of ``chain`` to ``x`` (a root-shaped tensor, e.g. a gradient)."""
+    for cls, params, index in chain:
+        out = cls.apply(x, **params)
+        x = out[index] if index is not None else out
+    return x
+
+
+def _embed(
+    chain: list[tuple[Any, dict[str, Any], int | None]], like: Any, shape: Any, x: Tensor
+) -> Tensor:
+    """Return the root-shaped tensor that is ``x`` inside the view and zero elsewhere.
+
+    It is the adjoint of the view: each view op's backward formula, in reverse order, with
+    the ``ctx`` its forward fills in (run on zeros of the root's shape). The formulas use
+    Tensor ops, so the result is differentiable again.
+    """
+    data = backend.zeros(like, tuple(shape))
+    steps = []
+    for cls, params, index in chain:
+        ctx = cls._node_cls.__new__(cls._node_cls)
+        out = cls.forward(ctx, data, **params)
+        steps.append((cls, ctx, index, out))
+        data = out[index] if index is not None else out
+    for cls, ctx, index, out in reversed(steps):
+        if index is None:
+            result = cls.backward(ctx, x)
+        else:
+            parts = [
+                x if i == index else _make(backend.zeros(o, o.shape), False, None, 0)
+                for i, o in enumerate(out)
+            ]
+            result = cls.backward(ctx, *parts)
+        x = result[0] if isinstance(result, tuple) else result
+    return x
+
+
+class CopySlices(Node):
+    """The root's node after an in-place op through one of its views.
+
+    Backward: the gradient outside the view passes through unchanged; inside, it goes
+    through the in-place op's own backward (``fn``), whose other inputs get their gradients.
+
+    Attributes:
+        fn: the node of the in-place op applied to the view (None when it recorded none).
+    """
+
+    def __init__(self, fn: Node | None, chain: Any, root: Tensor) -> None:
+        self.fn = fn
+        self._chain = chain
+        self._like = root._data
+        self._root_shape = tuple(root._data.shape)
+
+    def _apply_backward(self, grads: tuple[Any, ...]) -> tuple[Any, ...]:
+        g = grads[0]
+        g_view = _replay(self._chain, g)
+        if self.fn is None:
+            inside: Any = None
+            rest: tuple[Any, ...] = ()
+        else:
+            out = check_outputs(self.fn, self.fn._apply_backward((g_view,)))  # type: ignore[attr-defined]
+            inside, rest = out[0], tuple(out[1:])
+        delta = -g_view if inside is None else inside - g_view
+        return (g + _embed(self._chain, self._like, self._root_shape, delta), *rest)
+
+    def _release(self) -> None:
+        if self.fn is not None:
+            self.fn._release()
+
+
+class AsStridedBackward0(Node):
+    """A view's node after its root changed in place: the gradient goes back into the root."""
+
+    def __init__(self, chain: Any, root: Tensor) -> None:
+        self._chain = chain
+        self._like = root._data
+        self._root_shape = tuple(root._data.shape)
+
+    def _apply_backward(self, grads: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (_embed(self._chain, self._like, self._root_shape, grads[0]),)
+
+
+def _root_edge(root: Tensor) -> tuple[tuple[Any, int], Any]:
+    if not root._requires_grad:
+        return (None, 0), None
+    fn = root._grad_fn
+    edge = (fn, root._output_nr) if fn is not None else (root._grad_accumulator(), 0)
+    return edge, (root._data.shape, root._data.dtype)
+
+
+def rebase_history(view: Tensor, fn: Node | None) -> None:
+    """Record that an in-place op (node ``fn``) wrote through ``view`` into its root.
+
+    The root's grad_fn becomes ``CopySlices`` (wrapping ``fn``), and the view's an
+    ``AsStridedBackward0`` on it.
+    """
+    root = view._base
+    assert root is not None  # only called for views
+    chain = _view_chain(view)
+    node = CopySlices(fn, chain, root)
+    edge, meta = _root_edge(root)
+    edges = (edge, *(fn.next_functions[1:] if fn is not None else ()))
+    metas = (meta, *(fn._in_meta[1:] if fn is not None else ()))
+    function._connect(node, (root,), (root,), (edges, metas))
+    root._grad_fn = node
+    root._output_nr = 0
+    root._requires_grad = True
+    refresh_view(view)
+
+
+def refresh_view(view: Tensor) -> None:
+    """Give ``view`` a grad_fn on its root's current graph (after the root changed in place)."""
+    root = view._base
+    assert root is not None  # only called for views
+    view._view_epoch = root._grad_fn
+    if not root._requires_grad:
+        return
+    node = AsStridedBackward0(_view_chain(view), root)
+    edge, meta = _root_edge(root)
+    function._connect(node, (root,), (view,), ((edge,), (meta,)))
+    view._grad_fn = node
+    view._output_nr = 0
+    view._requires_grad = True

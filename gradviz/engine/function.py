@@ -27,11 +27,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from gradviz.engine import events
+from gradviz.engine.backend import device_of, namespace
 from gradviz.engine.backend import loud as _loud
-from gradviz.engine.backend import namespace
 from gradviz.engine.backend import quiet as _quiet
 from gradviz.engine.dtypes import (
     FLOATING,
+    from_numpy_dtype,
     get_default_dtype,
     is_bool,
     is_floating,
@@ -262,7 +263,9 @@ _TYPE_NAMES = {
 
 
 def _type_name(data: Any) -> str:
-    return _TYPE_NAMES.get(str(data.dtype), f"torch.{data.dtype}Tensor")
+    """Return PyTorch's legacy type name of an array: ``torch.FloatTensor``, ``torch.cuda...``."""
+    name = _TYPE_NAMES.get(from_numpy_dtype(data.dtype).name, "torch.Tensor")
+    return name.replace("torch.", "torch.cuda.") if device_of(data).type == "cuda" else name
 
 
 class AccumulateGrad(Node):
@@ -439,7 +442,12 @@ class Function:
                 wrapped.append(out)
                 continue
             if id(out) in input_ids and id(out) not in {id(t) for t in node._dirty}:
-                out = _make(out._data, False, None, 0)  # an input returned as-is becomes a view
+                # An input returned as-is becomes a view of it (without a way to redo it, so
+                # an in-place change of it is refused, as PyTorch does).
+                source = out
+                out = _make(out._data, False, None, 0)
+                _share_view(out, source, None, None, None)
+                out._view_fn = None
             if id(out) in non_diff or not out.dtype.is_floating_point:
                 out._requires_grad = False
             else:
@@ -486,6 +494,8 @@ def _edges(inputs: tuple[Any, ...]) -> tuple[tuple[tuple[Any, int], ...], tuple[
     meta: list[Any] = []
     for x in inputs:
         if isinstance(x, Tensor) and x._requires_grad:
+            if x._base is not None and x._view_epoch is not x._base._grad_fn:
+                _refresh_view(x)
             fn = x._grad_fn
             edges.append((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0))
             meta.append((x._data.shape, x._data.dtype))
@@ -493,6 +503,13 @@ def _edges(inputs: tuple[Any, ...]) -> tuple[tuple[tuple[Any, int], ...], tuple[
             edges.append((None, 0))
             meta.append(None)
     return tuple(edges), tuple(meta)
+
+
+def _refresh_view(view: Any) -> None:
+    """Give a view whose root was changed in place a grad_fn on the root's current graph."""
+    from gradviz.engine.autograd import refresh_view  # noqa: PLC0415 - in-place through views
+
+    refresh_view(view)
 
 
 def _connect(
@@ -621,15 +638,19 @@ class Op(Function):
                     isinstance(x, Tensor) and x._requires_grad for x in inputs
                 )
                 out = cls.forward(node, *datas, **params)
-                return _finish(cls, node, inputs, out)
+                return _finish(cls, node, inputs, out, params)
             out = cls.forward(_NULL_CTX, *datas, **params)
         finally:
             _loud(token)
         if type(out) is tuple:
-            return tuple(_make(o, False, None, 0) for o in out)
+            parts = tuple(_make(o, False, None, 0) for o in out)
+            if cls.view:
+                for i, part in enumerate(parts):
+                    _share_view(part, inputs[0], cls, params, i)
+            return parts
         t = _make(out, False, None, 0)
         if cls.view and first is not None:
-            _share_view(t, inputs[0])
+            _share_view(t, inputs[0], cls, params, None)
         return t
 
 
@@ -696,15 +717,25 @@ def _raise_device_mismatch(cls: type[Op], inputs: tuple[Any, ...]) -> None:
     raise DeviceError("\n".join(lines))
 
 
-def _share_view(out: Any, base: Any) -> None:
+def _share_view(out: Any, base: Any, cls: Any, params: Any, index: int | None) -> None:
+    """Make ``out`` a view of ``base``: same version counter, and how to redo it from the root.
+
+    ``_view_fn`` records the op that made the view, so an in-place change through the view
+    can rebuild the root's graph (CopySlices) and replay the view on gradients.
+    """
     counter = base._version_counter
     if counter is None:
         counter = base._version_counter = [0]
     out._version_counter = counter
-    out._base = base._base if base._base is not None else base
+    root = base._base if base._base is not None else base
+    out._base = root
+    out._view_fn = (base, cls, params, index)
+    out._view_epoch = root._grad_fn
 
 
-def _finish(cls: type[Op], node: OpNode, inputs: tuple[Any, ...], out: Any) -> Any:
+def _finish(
+    cls: type[Op], node: OpNode, inputs: tuple[Any, ...], out: Any, params: dict[str, Any]
+) -> Any:
     multi = type(out) is tuple
     outs = out if multi else (out,)
     nondiff = cls.non_differentiable_outputs
@@ -738,6 +769,10 @@ def _finish(cls: type[Op], node: OpNode, inputs: tuple[Any, ...], out: Any) -> A
             x = inputs[names.index(name)]
             saved[name] = _save_input(x) if isinstance(x, Tensor) else ("scalar", x, 0, None)
     if cls.view:
-        _share_view(tensors[0], inputs[0])
+        if multi:
+            for i, t in enumerate(tensors):
+                _share_view(t, inputs[0], cls, params, i)
+        else:
+            _share_view(tensors[0], inputs[0], cls, params, None)
     _connect(node, inputs, tuple(tensors))
     return tuple(tensors) if multi else tensors[0]

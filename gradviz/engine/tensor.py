@@ -102,6 +102,8 @@ class Tensor:
         "_retains_grad",
         "_is_inference",
         "_post_accumulate_hooks",
+        "_view_fn",
+        "_view_epoch",
         "name",
         "__weakref__",
         "__dict__",
@@ -120,6 +122,8 @@ class Tensor:
     _retains_grad: builtins.bool
     _is_inference: builtins.bool
     _post_accumulate_hooks: dict[builtins.int, Callable[..., Any]] | None
+    _view_fn: tuple[Any, Any, Any, builtins.int | None] | None
+    _view_epoch: Any
     name: str | None
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
@@ -151,6 +155,9 @@ class Tensor:
     @property
     def grad_fn(self) -> function.Node | None:
         """The backward node that produced this tensor (None for leaves)."""
+        base = self._base
+        if base is not None and self._view_epoch is not base._grad_fn:
+            function._refresh_view(self)  # the root was changed in place since
         return self._grad_fn
 
     @property
@@ -487,18 +494,30 @@ class Tensor:
                     "a leaf Variable that requires grad is being used in an in-place operation."
                 )
             return
-        if base._requires_grad:
-            if base._grad_fn is None:
-                raise RuntimeError(
-                    "a view of a leaf Variable that requires grad is being used in an "
-                    "in-place operation."
-                )
+        if base._requires_grad and base._grad_fn is None:
             raise RuntimeError(
-                "in-place operation on a view of a tensor that requires grad: gradviz does not "
-                "rewrite the base's graph (PyTorch's CopySlices through views).\n"
-                f"  view {tuple(self.shape)} of base {tuple(base.shape)} "
-                f"(grad_fn={base._grad_fn.name()})\n"
-                "Fix: index the base directly (base[idx] = value), or use the out-of-place op."
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation."
+            )
+        view_fn = self._view_fn
+        if view_fn is None and self._requires_grad and self._grad_fn is not None:
+            # A view made by a custom Function (or an input it returned as-is).
+            fn_name = type(self._grad_fn).__name__.removesuffix("Backward")
+            raise RuntimeError(
+                f"Output {self._output_nr} of {fn_name} is a view and is being modified "
+                "inplace. This view was created inside a custom Function (or because an input "
+                "was returned as-is) and the autograd logic to handle view+inplace would "
+                "override the custom backward associated with the custom Function, leading to "
+                "incorrect gradients. This behavior is forbidden. You can fix this by cloning "
+                "the output of the custom Function."
+            )
+        if view_fn is not None and view_fn[3] is not None and base._requires_grad:
+            name = view_fn[1].node.removesuffix("Backward0")
+            raise RuntimeError(
+                f"Output {view_fn[3]} of {name} is a view and is being modified inplace. This "
+                "view is the output of a function that returns multiple views. Such functions "
+                "do not allow the output views to be modified inplace. You should replace the "
+                "inplace operation by an out-of-place one."
             )
 
     def _write_inplace(self, result: Tensor) -> Tensor:
@@ -532,11 +551,19 @@ class Tensor:
         if counter is None:
             counter = self._version_counter = [0]
         counter[0] += 1
+        if node is not None and node._saved:
+            for name, slot in list(node._saved.items()):
+                if slot[0] == "result":
+                    node._saved[name] = ("result", own, counter[0], counter)
+        base = self._base
+        if self._view_fn is not None and base is not None and _grad_enabled[0]:
+            if node is not None or base._requires_grad:
+                # Written through a view: the root's graph must change (PyTorch's CopySlices).
+                from gradviz.engine.autograd import rebase_history  # noqa: PLC0415 - rare path
+
+                rebase_history(self, node)
+                return self
         if node is not None:
-            if node._saved:
-                for name, slot in list(node._saved.items()):
-                    if slot[0] == "result":
-                        node._saved[name] = ("result", own, counter[0], counter)
             self._grad_fn = node
             self._output_nr = result._output_nr
             self._requires_grad = True
@@ -820,6 +847,8 @@ def _init(t: Tensor, data: Any, requires_grad: bool) -> None:
     t._retains_grad = False
     t._is_inference = _inference[0]
     t._post_accumulate_hooks = None
+    t._view_fn = None
+    t._view_epoch = None
     t.name = None
 
 
@@ -847,6 +876,8 @@ def _make(data: Any, requires_grad: bool, grad_fn: Any, output_nr: int) -> Tenso
     t._retains_grad = False
     t._is_inference = _inference[0]
     t._post_accumulate_hooks = None
+    t._view_fn = None
+    t._view_epoch = None
     t.name = None
     return t
 

@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from typing import Any
 import graphviz
 import networkx as nx
 
+from gradviz._fileio import write_atomic
 from gradviz.errors import RenderError
 from gradviz.trace.schema import ACCUMULATE_GRAD, SCHEMA_PREFIX, SCHEMA_VERSION
 
@@ -867,20 +867,6 @@ def run_dot(source: str, fmt: str) -> bytes:
     return result.stdout
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _capture(outputs: Any, params: Any, saved: bool) -> nx.DiGraph:
     """Capture the graph behind a tensor or a tuple/list/dict of tensors."""
     # NOTE: imported here so that drawing a stored graph never loads the tracer.
@@ -928,7 +914,7 @@ def render(
     else:
         source = render_dot(graph, **options)
         data = source.encode("utf-8") if fmt == "dot" else run_dot(source, fmt)
-    _write_atomic(target, data)
+    write_atomic(target, data, parents=True)
     return target
 
 

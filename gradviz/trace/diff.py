@@ -57,6 +57,7 @@ _KINDS = frozenset(("op", "leaf", "output", "saved"))
 _COMPARED = ("shape", "dtype", "device", "module", "name")
 _CONFLICT = -2
 _CHECKED_INPUTS = 32
+_SCANNED_INPUTS = 8
 _NO_SEQ = 2**63
 
 
@@ -432,7 +433,7 @@ class _Side:
         preds: per node, its data inputs as ``(slot key, edge signature, input index)``
             sorted by slot key.
         succs: per node, its data consumers as ``(slot key, edge signature, consumer)``.
-        edges: every edge (data and saved) as ``{(u, v): (role, signature)}``.
+        saved_edges: the saved edges as ``{(u, v): slot name}`` (data edges are in preds).
         rank: position in creation order (ops by ``seq``, other nodes next to the op they
             feed or come from; insertion order breaks ties); never derived from ids.
         ident, loose: interned exact and loose identities (shared tables across sides).
@@ -448,13 +449,14 @@ class _Side:
         "data",
         "preds",
         "succs",
-        "edges",
+        "saved_edges",
         "saved_consumer",
         "rank",
         "ident",
         "loose",
         "topo",
         "order",
+        "depth",
     )
 
     def __init__(self, graph: Any, name: str) -> None:
@@ -481,7 +483,7 @@ class _Side:
         self.kind = kinds
         preds: list[list[tuple[int, tuple[Any, ...], int]]] = [[] for _ in range(count)]
         succs: list[list[tuple[int, tuple[Any, ...], int]]] = [[] for _ in range(count)]
-        edges: dict[tuple[int, int], tuple[str, tuple[Any, ...]]] = {}
+        saved_edges: dict[tuple[int, int], str] = {}
         saved_consumer: dict[int, tuple[int, str]] = {}
         # adjacency() hands out networkx's own dicts: the fastest public way through edges.
         for u, neighbours in graph.adjacency():
@@ -492,7 +494,7 @@ class _Side:
                 role = data.get("role", "data")
                 if role == "saved":
                     slot_name = str(data.get("slot"))
-                    edges[iu, iv] = (role, (slot_name,))
+                    saved_edges[iu, iv] = slot_name
                     if kinds[iu] == "saved" and iu not in saved_consumer:
                         saved_consumer[iu] = (iv, slot_name)
                     continue
@@ -503,7 +505,6 @@ class _Side:
                 else:
                     signature = ()
                     key = -1
-                edges[iu, iv] = (role, signature)
                 preds[iv].append((key, signature, iu))
                 consumers.append((key, signature, iv))
         for entry in preds:
@@ -511,10 +512,11 @@ class _Side:
                 entry.sort(key=_first_two)
         self.preds = preds
         self.succs = succs
-        self.edges = edges
+        self.saved_edges = saved_edges
         self.saved_consumer = saved_consumer
         self.topo = self._topological_order()
         self.rank = self._ranks()
+        self.depth = self._depths()
         self.ident: list[int] = [0] * count
         self.loose: list[int] = [0] * count
 
@@ -539,6 +541,20 @@ class _Side:
                 "Fix: trace graphs are DAGs; check how the graph was built."
             )
         return order
+
+    def _depths(self) -> list[int]:
+        """Return each node's longest distance from a source (saved: its op's, plus one)."""
+        depth = [0] * len(self.ids)
+        preds = self.preds
+        for i in self.topo:
+            deepest = -1
+            for _, _, j in preds[i]:
+                if depth[j] > deepest:
+                    deepest = depth[j]
+            depth[i] = deepest + 1
+        for i, (consumer, _) in self.saved_consumer.items():
+            depth[i] = depth[consumer] + 1
+        return depth
 
     def _ranks(self) -> list[int]:
         # NOTE: ops carry `seq` (creation order); AccumulateGrad and leaves sort just
@@ -800,24 +816,46 @@ class _Matcher:
         # Nothing is matched yet, so no candidate can contradict a match: skip the check.
         return self._accept(candidates, check=False)
 
-    def leftovers(self) -> list[tuple[int, int]]:
-        """Match unmatched nodes of equal exact identity occurrence by occurrence."""
+    def leftovers(self) -> None:
+        """Match unmatched nodes of equal exact identity occurrence by occurrence.
+
+        Level by level (equal identities have equal depths), so that twins are told apart
+        by their already matched inputs where they can be: first by their inputs read
+        through the match, then in creation order; the match spreads after each step.
+        """
+        pa = self.pa
+        pb = self.pb
+        ident_a = self.a.ident
+        ident_b = self.b.ident
         groups_a: dict[int, list[int]] = {}
-        for i in range(len(self.a.ids)):
-            if self.pa[i] == -1:
-                groups_a.setdefault(self.a.ident[i], []).append(i)
+        for i in self.a.order:
+            if pa[i] == -1:
+                groups_a.setdefault(ident_a[i], []).append(i)
         groups_b: dict[int, list[int]] = {}
-        for j in range(len(self.b.ids)):
-            if self.pb[j] == -1 and self.b.ident[j] in groups_a:
-                groups_b.setdefault(self.b.ident[j], []).append(j)
-        rank_a = self.a.rank
-        rank_b = self.b.rank
-        candidates = []
-        for h, members_b in groups_b.items():
-            members_a = sorted(groups_a[h], key=rank_a.__getitem__)
-            members_b.sort(key=rank_b.__getitem__)
-            candidates.extend(zip(members_a, members_b, strict=False))
-        return self._accept(candidates)
+        for j in self.b.order:
+            if pb[j] == -1 and ident_b[j] in groups_a:
+                groups_b.setdefault(ident_b[j], []).append(j)
+        depth = self.a.depth
+        levels: dict[int, list[int]] = {}
+        for h in groups_b:
+            levels.setdefault(depth[groups_a[h][0]], []).append(h)
+        for level in sorted(levels):
+            pending = []
+            for h in levels[level]:
+                members_a = [i for i in groups_a[h] if pa[i] == -1]
+                members_b = [j for j in groups_b[h] if pb[j] == -1]
+                if members_a and members_b:
+                    pending.append((members_a, members_b))
+            candidates: list[tuple[int, int]] = []
+            for members_a, members_b in pending:
+                self._by_inputs(members_a, members_b, candidates)
+            self.spread(self._accept(candidates), loose=False)
+            candidates = []
+            for members_a, members_b in pending:
+                members_a = [i for i in members_a if pa[i] == -1]
+                members_b = [j for j in members_b if pb[j] == -1]
+                candidates.extend(zip(members_a, members_b, strict=False))  # in rank order
+            self.spread(self._accept(candidates), loose=False)
 
     def roots(self) -> list[tuple[int, int]]:
         """Match the graphs' outputs by their position in ``roots``."""
@@ -959,7 +997,8 @@ def diff(a: nx.DiGraph, b: nx.DiGraph, *, grad_top: int = 10) -> GraphDiff:
         a: the "before" graph (``gradviz.trace`` schema).
         b: the "after" graph.
         grad_top: how many of the largest gradient-norm changes to keep (when both graphs
-            carry gradient summaries from a recorded backward).
+            carry gradient summaries: both have the ``backward`` graph attribute of a
+            recorded backward).
 
     Returns:
         A :class:`GraphDiff`; ``.identical`` is True when nothing but gradient values
@@ -995,8 +1034,12 @@ def diff(a: nx.DiGraph, b: nx.DiGraph, *, grad_top: int = 10) -> GraphDiff:
     # Spreading from a pair only reaches unmatched neighbours, so the pairs next to an
     # unmatched node are the whole useful frontier (and far fewer than all anchors).
     matcher.spread(matcher.boundary(), loose=False)
-    matcher.spread(matcher.leftovers(), loose=False)
+    # Outputs, then places, before creation order: twins (equal identities) that only
+    # their consumers tell apart are matched from above first; leftovers falls back on
+    # creation order only for what is still ambiguous.
     matcher.spread(matcher.roots(), loose=False)
+    matcher.spread(matcher.boundary(), loose=True)
+    matcher.leftovers()
     matcher.spread(matcher.boundary(), loose=True)
     return _result(side_a, side_b, matcher, grad_top)
 
@@ -1061,14 +1104,46 @@ def _result(a: _Side, b: _Side, matcher: _Matcher, grad_top: int) -> GraphDiff:
 def _edges_missing(mine: _Side, other: _Side, partner: list[int]) -> tuple[tuple[str, str], ...]:
     """Return the edges of ``mine`` with no equal edge (role, slots) in ``other``."""
     missing = []
-    other_edges = other.edges
-    for (u, v), info in mine.edges.items():
+    other_preds = other.preds
+    rank = mine.rank
+    wide: dict[int, dict[int, tuple[Any, ...]]] = {}
+    for v, entries in enumerate(mine.preds):
+        pv = partner[v]
+        for _, signature, u in entries:
+            pu = partner[u]
+            if pu == -1 or pv == -1:
+                missing.append((rank[v], rank[u], u, v))
+                continue
+            inputs = other_preds[pv]
+            count = len(inputs)
+            if count == 1:  # the usual case, inlined
+                found = inputs[0][1] if inputs[0][2] == pu else None
+            elif count <= _SCANNED_INPUTS:
+                found = _input_signature(inputs, pu)
+            else:  # a node with many inputs (a cat of thousands): look up, do not scan
+                lookup = wide.get(pv)
+                if lookup is None:
+                    lookup = wide[pv] = {x: sig for _, sig, x in inputs}
+                found = lookup.get(pu)
+            if found != signature:
+                missing.append((rank[v], rank[u], u, v))
+    other_saved = other.saved_edges
+    for (u, v), slot in mine.saved_edges.items():
         pu = partner[u]
         pv = partner[v]
-        if pu == -1 or pv == -1 or other_edges.get((pu, pv)) != info:
-            missing.append((mine.rank[v], mine.rank[u], u, v))
+        if pu == -1 or pv == -1 or other_saved.get((pu, pv)) != slot:
+            missing.append((rank[v], rank[u], u, v))
     missing.sort()
     return tuple((mine.ids[u], mine.ids[v]) for _, _, u, v in missing)
+
+
+def _input_signature(
+    entries: list[tuple[int, tuple[Any, ...], int]], u: int
+) -> tuple[Any, ...] | None:
+    for _, signature, other in entries:
+        if other == u:
+            return signature
+    return None
 
 
 def _normal(value: Any) -> Any:
@@ -1124,12 +1199,7 @@ def _grad_norm(kind: str, data: Mapping[str, Any]) -> float | None:
 
 
 def _carries_grads(side: _Side) -> bool:
-    if "backward" in side.graph.graph:
-        return True
-    return any(
-        (kind == "leaf" and data.get("grad") is not None) or (kind == "op" and data.get("grad_in"))
-        for kind, data in zip(side.kind, side.data, strict=True)
-    )
+    return "backward" in side.graph.graph
 
 
 def _grad_changes(

@@ -156,7 +156,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from gradviz.errors import GradvizError
+from gradviz.errors import SchemaError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -221,10 +221,6 @@ LEAF_BACKWARD_KEYS = ("grad", "grad_value")
 _COMMON_KEYS = ("kind", "label", "shape", "dtype", "device", "module")
 _ID = re.compile(r"n(0|[1-9][0-9]*)\Z")
 _MAX_LISTED = 20
-
-
-class SchemaError(GradvizError, ValueError):
-    """A graph does not follow the trace schema (the message lists every problem found)."""
 
 
 # ---------------------------------------------------------------- ids and constructors

@@ -26,7 +26,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from gradviz._fileio import atomic_writer
 from gradviz.errors import TraceFileError
 from gradviz.trace import schema
 
@@ -191,25 +191,11 @@ def _zip_info(name: str, compress: int) -> zipfile.ZipInfo:
 
 
 def _write_atomic(target: Path, members: dict[str, bytes]) -> None:
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w") as zf:
-                zf.writestr(_zip_info("mimetype", zipfile.ZIP_STORED), MIMETYPE)
-                for name, data in members.items():
-                    compress = zipfile.ZIP_DEFLATED if name == _HEADER else zipfile.ZIP_STORED
-                    zf.writestr(_zip_info(name, compress), data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_writer(target) as fh, zipfile.ZipFile(fh, "w") as zf:
+        zf.writestr(_zip_info("mimetype", zipfile.ZIP_STORED), MIMETYPE)
+        for name, data in members.items():
+            compress = zipfile.ZIP_DEFLATED if name == _HEADER else zipfile.ZIP_STORED
+            zf.writestr(_zip_info(name, compress), data)
 
 
 # ---------------------------------------------------------------- loading

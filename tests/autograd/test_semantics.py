@@ -538,6 +538,74 @@ def test_setitem_through_a_non_leaf_gives_zero_gradient_to_overwritten_positions
     assert values(x.grad) == [1.0, 0.0, 0.0, 1.0]
 
 
+def test_in_place_through_views_rewrites_the_root_graph(torch: Any) -> None:
+    graphs = []
+    for lib in (gradviz, torch):
+        a = lib.ones(3, 4, requires_grad=True)
+        y = a * 1
+        first = y[0]
+        sibling = y[1:]
+        first.mul_(2)
+        graphs.append(
+            (
+                _graph(y.grad_fn),
+                _graph(first.grad_fn),
+                _graph(sibling.grad_fn),
+                y._version,
+                first._version,
+            )
+        )
+        (y * 1).sum().backward()
+        graphs.append(values(a.grad))
+    assert graphs[0] == graphs[2]
+    assert graphs[1] == graphs[3] == [[2.0] * 4, [1.0] * 4, [1.0] * 4]
+    assert graphs[0][0] == "CopySlices(MulBackward0(AccumulateGrad, None), None)"
+    assert graphs[0][1].startswith("AsStridedBackward0(CopySlices(")
+
+
+def _graph(fn: Any) -> str:
+    if fn is None:
+        return "None"
+    children = [_graph(f) for f, _ in fn.next_functions]
+    label = name(fn)
+    return f"{label}({', '.join(children)})" if children else label
+
+
+def test_in_place_on_multi_output_views_and_custom_function_views_is_refused() -> None:
+    y = gradviz.ones(2, 4, requires_grad=True) * 1
+    parts = y.split(2, 1)
+    with pytest.raises(RuntimeError) as err:
+        parts[1].mul_(3)
+    assert str(err.value) == (
+        "Output 1 of Split is a view and is being modified inplace. This view is the output of "
+        "a function that returns multiple views. Such functions do not allow the output views "
+        "to be modified inplace. You should replace the inplace operation by an out-of-place "
+        "one."
+    )
+
+    class Identity(Function):
+        """Return the input as-is (so the output is a view of it)."""
+
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            """Return ``x`` itself."""
+            return x
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            """Pass the gradient through."""
+            return g
+
+    out = Identity.apply(gradviz.ones(2, requires_grad=True) * 1)
+    with pytest.raises(
+        RuntimeError, match=r"^Output 0 of Identity is a view and is being modified"
+    ):
+        out.add_(1)
+    plain = Identity.apply(gradviz.ones(2))
+    plain.add_(1)
+    assert values(plain) == [2.0, 2.0]
+
+
 # ---------------------------------------------------------------------------- 3.7 double backward
 
 

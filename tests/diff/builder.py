@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from gradviz.trace import schema
 
 ACCUMULATE = "AccumulateGrad"
+ACCUMULATE_SEQ = schema.ACCUMULATE_GRAD_SEQ
 OPS = ("AddBackward0", "MulBackward0", "TanhBackward0")
 SHAPES = ((2,), (3,), (2, 3))
 ATTRS = ({}, {"dim": "0"}, {"dim": "1"})
@@ -212,12 +213,23 @@ def insert_after(
 ) -> tuple[nx.DiGraph, str]:
     """Return a copy of ``g`` with a new unary op between ``node`` and all its consumers."""
     h = g.copy()
+    h.graph = dict(g.graph)
     new = schema.node_id(max(schema.id_number(n) for n in g) + 1)
-    seq = g.nodes[node].get("seq", 0)
-    if seq >= schema.ACCUMULATE_GRAD_SEQ:
-        seq = -1
-    h.add_node(new, **schema.op_node(name, seq, n_inputs=1, shape=g.nodes[node]["shape"]))
-    h.nodes[new]["seq"] = seq + 0.5
+    h.add_node(new, **schema.op_node(name, 0, n_inputs=1, shape=g.nodes[node]["shape"]))
+    # Creation order: right after `node`, or (after an AccumulateGrad) right before the
+    # first op it feeds; every op's seq is renumbered 0, 1, ... around the new one.
+    ops = sorted(
+        (n for n, d in g.nodes(data=True) if d["kind"] == "op" and d["seq"] < ACCUMULATE_SEQ),
+        key=lambda n: g.nodes[n]["seq"],
+    )
+    if node in ops:
+        position = ops.index(node) + 1
+    else:
+        fed = [ops.index(c) for c in g.successors(node) if c in ops]
+        position = min(fed) if fed else len(ops)
+    ops.insert(position, new)
+    for seq, op in enumerate(ops):
+        h.nodes[op]["seq"] = seq
     for consumer in list(g.successors(node)):
         data = dict(g.edges[node, consumer])
         if data.get("role") == "saved":

@@ -656,9 +656,60 @@ INPLACE_CASES: list[Case] = [
         torch=True,
     ),
 ]
+
+# In-place ops through views of non-leaf tensors: the root's node becomes CopySlices and the
+# view's AsStridedBackward0, as in PyTorch.
+INPLACE_CASES += [
+    Case(
+        "view-inplace",
+        lambda lib, a: _through_view(a * 1, lambda v: v[0].mul_(2)),
+        (A(3, 4),),
+        "select-mul_",
+        gradgrad=True,
+    ),
+    Case(
+        "view-inplace",
+        lambda lib, a: _through_view(a * 1, lambda v: v[:, 1:3].zero_()),
+        (A(3, 4),),
+        "slice-zero_",
+    ),
+    Case(
+        "view-inplace",
+        lambda lib, a, w: _through_view(a * 1, lambda v: v.t().add_(w)),
+        (A(3, 4), A(4, 3)),
+        "t-add_-tensor",
+        gradgrad=True,
+    ),
+    Case(
+        "view-inplace",
+        lambda lib, a: _through_view(a * 1, lambda v: v[0][1:].exp_()),
+        (A(3, 4),),
+        "nested-exp_",
+    ),
+    Case(
+        "view-inplace",
+        lambda lib, a, w: _through_view(a.sin(), lambda v: v[1].mul_(w)),
+        (A(3, 4), A(4)),
+        "select-mul_-tensor",
+        gradgrad=True,
+    ),
+    Case("view-inplace", lambda lib, a: _returned_view(a * 1), (A(3, 4),), "the-view"),
+    Case("view-inplace", lambda lib, a: _stale_sibling(a * 1), (A(3, 4),), "sibling-view"),
+    Case("view-inplace", lambda lib, w: _into_constant(lib, w), (A(2),), "constant-root"),
+    Case(
+        "view-inplace", lambda lib, a, w: _setitem_view(a * 1, w), (A(3, 4), A()), "setitem-in-view"
+    ),
+    Case(
+        "view-inplace",
+        lambda lib, a: _through_view(a * 1, lambda v: v.unsqueeze(0)[0, 2].fill_(3.0)),
+        (A(3, 4),),
+        "unsqueeze-fill_",
+    ),
+]
+
 # Labels must be unique: number repeated names.
 for _i, _case in enumerate(INPLACE_CASES):
-    if sum(1 for c in INPLACE_CASES if c.op == _case.op) > 1:
+    if _case.label == "inplace" and sum(1 for c in INPLACE_CASES if c.op == _case.op) > 1:
         INPLACE_CASES[_i] = Case(
             _case.op, _case.fn, _case.args, f"inplace{_i}", _case.gradgrad, _case.torch
         )
@@ -676,6 +727,36 @@ def _imul(t: Any, v: Any) -> Any:
 
 def _masked_fill_(t: Any) -> Any:
     return t.masked_fill_(t > 0, 0.25)
+
+
+def _through_view(root: Any, write: Callable[[Any], Any]) -> Any:
+    write(root)
+    return root
+
+
+def _returned_view(root: Any) -> Any:
+    view = root[1]
+    view.mul_(3)
+    return view * 1, root
+
+
+def _stale_sibling(root: Any) -> Any:
+    first = root[0]
+    second = root[0:2]  # made before the write through ``first``: its graph is stale
+    first.mul_(2)
+    return second * 1
+
+
+def _into_constant(lib: Any, w: Any) -> Any:
+    root = lib.zeros(4, dtype=w.dtype)
+    root[1:3].add_(w)
+    return root
+
+
+def _setitem_view(root: Any, w: Any) -> Any:
+    row = root[2]
+    row[1] = w
+    return root
 
 
 def _setitem(t: Any, key: Any, value: Any) -> Any:

@@ -653,14 +653,6 @@ class Unbind(Op):
         return stack(list(grads), ctx.dim)
 
 
-def _share_views(parts: tuple[Tensor, ...], base: Tensor) -> tuple[Tensor, ...]:
-    from gradviz.engine.function import _share_view  # noqa: PLC0415 - multi-output views
-
-    for p in parts[1:]:
-        _share_view(p, base)
-    return parts
-
-
 @register("split")
 def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
     """Split ``input`` into chunks of a size, or into the listed sizes, along ``dim``."""
@@ -673,7 +665,7 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
                 f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
             )
         sizes = tuple(min(step, n - s) for s in range(0, n, step)) if n else (0,)
-        return _share_views(Split.apply(input, sizes=sizes, dim=d, split_size=step), input)
+        return Split.apply(input, sizes=sizes, dim=d, split_size=step)
     sizes = tuple(split_size_or_sections)
     total = 0
     for s in sizes:
@@ -683,7 +675,7 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
             f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
             f"dimension {d}), but got split_sizes={list(sizes)}"
         )
-    return _share_views(SplitWithSizes.apply(input, sizes=sizes, dim=d), input)
+    return SplitWithSizes.apply(input, sizes=sizes, dim=d)
 
 
 @register("chunk")
@@ -699,7 +691,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # no
 @register("unbind")
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
     """Return the slices of ``input`` along ``dim`` (``UnbindBackward0``)."""
-    return _share_views(Unbind.apply(input, dim=norm_dim(dim, input.ndim)), input)
+    return Unbind.apply(input, dim=norm_dim(dim, input.ndim))
 
 
 # ---------------------------------------------------------------------------- reorder
