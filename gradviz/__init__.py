@@ -115,6 +115,7 @@ _LAZY_NAMES = {
     "record": "gradviz.trace",
     "save": "gradviz.serialization",
     "load": "gradviz.serialization",
+    "inspect": "gradviz.renderers.console",
 }
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "RenderError",
     "SerializationError",
     "SchemaError",
+    "DebuggerError",
 ]
 
 
@@ -55,3 +56,7 @@ class SerializationError(GradvizError, RuntimeError):
 
 class SchemaError(GradvizError, ValueError):
     """A graph does not follow the trace schema (the message lists every problem found)."""
+
+
+class DebuggerError(GradvizError, ValueError):
+    """A debugger command, breakpoint or replay target is wrong (the message says how)."""

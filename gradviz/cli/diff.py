@@ -136,11 +136,14 @@ def diff(
     max_nodes: int,
     quiet: bool,
 ) -> None:
-    """Show what changed between two graphs A and B; exit 0 if identical, 1 if not, 2 on error.
+    """Show what changed between two graphs A and B.
 
     A and B are trace files (train.gvz: its last graph; train.gvz:3: iteration 3) or
     Python scripts (run, and their last backward pass taken). With --iterations I J, A
     alone is enough: gradviz diff train.gvz --iterations 0 5.
+
+    Exit status, as diff(1)'s: 0 if the graphs are identical (gradient values aside), 1
+    if they differ, 2 on error.
     """
     if b is None and iterations is None:
         raise click.UsageError(

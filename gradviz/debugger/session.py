@@ -46,7 +46,7 @@ from gradviz.engine import events
 from gradviz.engine.autograd import BackwardAborted
 from gradviz.engine.function import AccumulateGrad, Node
 from gradviz.engine.tensor import Tensor
-from gradviz.errors import GradvizError
+from gradviz.errors import DebuggerError, GradvizError
 from gradviz.renderers import console as views
 from gradviz.trace import schema
 from gradviz.trace.capture import build, param_names, roots_of
@@ -117,10 +117,6 @@ _ALIASES = {
     "quit": "quit",
     "exit": "quit",
 }
-
-
-class DebuggerError(GradvizError, ValueError):
-    """A debugger command, breakpoint or replay target is wrong (the message says how)."""
 
 
 class _Quit(Exception):  # noqa: N818 - an internal signal, not an error
@@ -231,7 +227,7 @@ class _Input:
 
 class _Scripted(_Input):
     def __init__(self, commands: str) -> None:
-        parts = []
+        parts: list[str] = []
         for line in commands.replace("\r", "").split("\n"):
             parts.extend(p.strip() for p in line.split(";"))
         # NOTE: a trailing ";" or newline is not an extra empty (repeat) command.
@@ -645,9 +641,7 @@ class _Session:
             f"mean {views.fmt_number(summary.get('mean'))} NaN {summary.get('nan')} "
             f"Inf {summary.get('inf')}"
         )
-        self._say(
-            "  (the trace holds summaries only; record with values=True to print arrays)"
-        )
+        self._say("  (the trace holds summaries only; record with values=True to print arrays)")
 
     def _print_saved(self, node_id: str, data: Mapping[str, Any], name: str) -> None:
         saved = list(data.get("saved") or [])
@@ -681,9 +675,7 @@ class _Session:
                 "(its values were not recorded)"
             )
             return
-        self._say(
-            views.array_text(f"saved {name}", arrays[name], width=self.console.width)
-        )
+        self._say(views.array_text(f"saved {name}", arrays[name], width=self.console.width))
 
     def _cmd_where(self, rest: str) -> bool:
         assert self.stop is not None and self.graph is not None
@@ -1084,7 +1076,19 @@ class Debugger:
             )
         if not state.roots:
             return "this backward has no root tensor to examine"
-        return str(why_no_grad(state.roots[0], tensor, name=name))
+        verdict = why_no_grad(state.roots[0], tensor, name=name)
+        if verdict.cause != "reachable" or tensor._grad_fn is not None:
+            return str(verdict)
+        route = " -> ".join(verdict.path)
+        done = any(
+            state.live.leaves.get(lid) is tensor and state.live.graph.nodes[lid].get("grad")
+            for lid in state.live.leaves
+        )
+        when = "it has received it" if done else "it has not reached it yet"
+        return (
+            f"{name} is on a path to the loss ({route}), so this backward gives it a "
+            f"gradient; {when}."
+        )
 
     def _lookup(self, name: str, state: _LiveBackward) -> Tensor | None:
         graph = state.live.graph

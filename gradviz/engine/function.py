@@ -497,7 +497,12 @@ def _edges(inputs: tuple[Any, ...]) -> tuple[tuple[tuple[Any, int], ...], tuple[
             if x._base is not None and x._view_epoch is not x._base._grad_fn:
                 _refresh_view(x)
             fn = x._grad_fn
-            edges.append((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0))
+            if fn is not None:
+                edges.append((fn, x._output_nr))
+            elif x._base is None:
+                edges.append((x._grad_accumulator(), 0))
+            else:  # a view taken under no_grad: no path to its root, and no .grad of its own
+                edges.append((None, 0))
             meta.append((x._data.shape, x._data.dtype))
         else:
             edges.append((None, 0))
@@ -645,12 +650,18 @@ class Op(Function):
         if type(out) is tuple:
             parts = tuple(_make(o, False, None, 0) for o in out)
             if cls.view:
+                keep = inputs[0]._requires_grad and not _inference[0]
                 for i, part in enumerate(parts):
                     _share_view(part, inputs[0], cls, params, i)
+                    part._requires_grad = keep
             return parts
         t = _make(out, False, None, 0)
         if cls.view and first is not None:
-            _share_view(t, inputs[0], cls, params, None)
+            source = inputs[0]
+            _share_view(t, source, cls, params, None)
+            if source._requires_grad and not _inference[0]:
+                # A view taken under no_grad still requires grad, without a grad_fn (PyTorch).
+                t._requires_grad = True
         return t
 
 

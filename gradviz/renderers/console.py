@@ -991,9 +991,9 @@ def inspect(obj: Any, *, console: Console | None = None, timings: bool = True) -
                 f"requires_grad={obj.requires_grad}. Fix: inspect a tensor computed from "
                 "tensors with requires_grad=True, outside no_grad()."
             )
-        from gradviz import trace  # noqa: PLC0415 - only tensors need the tracer
+        from gradviz.trace import capture  # noqa: PLC0415 - only tensors need the tracer
 
-        graph = trace.capture(obj)
+        graph = capture(obj)
         console.print(Group(summary_panel(graph, timings=timings), graph_tree(graph)))
         return
     raise TypeError(
@@ -1037,7 +1037,8 @@ def _grads_table(title: str, target_header: str) -> Table:
         ("NaN", "right"),
         ("Inf", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        # NOTE: a long node name folds onto a second line rather than losing its end.
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     return table
 
 
@@ -1116,9 +1117,9 @@ def node_view(
             parts.append(Text("gradients out: not recorded", style="dim"))
         else:
             out = _grads_table("gradients out (one per input of the forward op)", "to")
-            inputs = dict(inputs_of(graph, node_id))
+            targets = dict(inputs_of(graph, node_id))
             for i, s in enumerate(grad_out):
-                src = inputs.get(i)
+                src = targets.get(i)
                 target = Text(node_title(graph, src)) if src else Text("(no grad needed)")
                 out.add_row(*_summary_row(str(i), target, s))
             parts.append(out)
@@ -1138,10 +1139,10 @@ def node_view(
         parts.append(Text("saved: nothing"))
 
     if not is_accumulate and data.get("kind") == "op":
-        inputs = inputs_of(graph, node_id)
-        if inputs:
+        slots = inputs_of(graph, node_id)
+        if slots:
             text = "; ".join(
-                f"{slot}: {node_title(graph, src) if src else 'None'}" for slot, src in inputs
+                f"{slot}: {node_title(graph, src) if src else 'None'}" for slot, src in slots
             )
             parts.append(Text(f"inputs: {text}"))
     if consumers:

@@ -96,7 +96,7 @@ _FORMAT_NAMES = ("pdf", "svg", "png", "dot", "json", "text")
 
 # Console styles (used only when colour is on).
 _STYLES = {"+": "green", "-": "red", "~": "orange3"}
-_NO_MODULE = "(no module)"
+_NO_MODULE = "(top level)"
 _ID_RE = re.compile(r"^(\D*)(\d+)$")
 
 
@@ -149,12 +149,25 @@ def _title(data: Mapping[str, Any]) -> str:
     return f"saved {name}" if name else "saved"
 
 
-def _module_of(data: Mapping[str, Any]) -> str:
+def _module_of(g: Any, node: str) -> str:
+    """Return the module a node belongs to, for grouping.
+
+    A leaf and its ``AccumulateGrad`` have no module in the schema; they are grouped with
+    the module that owns the parameter (``layers.0`` for ``layers.0.weight``).
+    """
+    data = g.nodes[node]
     module = data.get("module")
     if module:
         return str(module)
+    kind = data.get("kind")
     param = data.get("param")
-    if data.get("kind") == "leaf" and isinstance(param, str) and "." in param:
+    if kind == "op" and data.get("name") == "AccumulateGrad":
+        for source in g.predecessors(node):
+            if g.nodes[source].get("kind") == "leaf":
+                param = g.nodes[source].get("param")
+                kind = "leaf"
+                break
+    if kind == "leaf" and isinstance(param, str) and "." in param:
         return param.rsplit(".", 1)[0]
     return _NO_MODULE
 
@@ -286,11 +299,14 @@ def _keep(
         return None, ""
     focus = [uid for uid, (status, _, _) in nodes.items() if status != "same"]
     keep = set(focus[:max_nodes])
-    for u, v, status, _ in edges:
+    changed = set(focus)
+    for u, v, status, _ in edges:  # the direct neighbours of the changes, in edge order
         if len(keep) >= max_nodes:
             break
-        if u in keep or v in keep or status != "same":
-            keep.update((u, v))
+        if u in changed or v in changed or status != "same":
+            keep.add(u)
+            if len(keep) < max_nodes:
+                keep.add(v)
     return keep, (
         f"showing {len(keep)} of {len(nodes)} nodes: the changes and their neighbours "
         f"(max_nodes={max_nodes})"
@@ -492,11 +508,9 @@ def _grouped_changes(d: GraphDiff, color: bool, limit: int | None) -> list[Rende
         groups.setdefault(module, []).append((order, text))
 
     for node in d.added:
-        data = d.b.nodes[node]
-        put(_module_of(data), 0, _line("+", _node_text(d.b, node), color))
+        put(_module_of(d.b, node), 0, _line("+", _node_text(d.b, node), color))
     for node in d.removed:
-        data = d.a.nodes[node]
-        put(_module_of(data), 1, _line("-", _node_text(d.a, node), color))
+        put(_module_of(d.a, node), 1, _line("-", _node_text(d.a, node), color))
     for change in d.changed:
         data = d.b.nodes[change.b]
         head = f"{change.b} {_title(data)}"
@@ -505,7 +519,7 @@ def _grouped_changes(d: GraphDiff, color: bool, limit: int | None) -> list[Rende
         fields = "; ".join(
             f"{name} {_value(before)} -> {_value(after)}" for name, before, after in change.fields
         )
-        put(_module_of(data), 2, _line("~", f"{head}: {fields}", color))
+        put(_module_of(d.b, change.b), 2, _line("~", f"{head}: {fields}", color))
     out: list[RenderableType] = []
     for module in sorted(groups, key=_module_key):
         entries = [text for _, text in sorted(groups[module], key=lambda e: e[0])]

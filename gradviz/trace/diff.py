@@ -471,9 +471,13 @@ class _Side:
         node_data = [data for _, data in graph.nodes(data=True)]
         self.data = node_data
         kinds = [data.get("kind") for data in node_data]
-        if not _KINDS.issuperset(kinds):
+        try:
+            valid = _KINDS.issuperset(kinds)
+        except TypeError:  # an unhashable kind: found and named below
+            valid = False
+        if not valid:
             for node, kind in zip(ids, kinds, strict=True):
-                if kind not in _KINDS:
+                if not isinstance(kind, str) or kind not in _KINDS:
                     raise ValueError(
                         f"diff: graph {name} is not a gradviz trace graph: node {node!r} has "
                         f"kind {kind!r}, expected one of {', '.join(sorted(_KINDS))}.\n"
@@ -791,9 +795,9 @@ class _Matcher:
                 return True
         by_slot = {slot: v for slot, _, v in preds_b}
         for slot, _, u in preds_a:
-            v = by_slot.get(slot)
+            w = by_slot.get(slot)
             partner = pa[u]
-            if v is not None and partner != -1 and partner != v and pb[v] != -1:
+            if w is not None and partner != -1 and partner != w and pb[w] != -1:
                 return False
         return True
 
@@ -922,9 +926,9 @@ class _Matcher:
             return
         by_slot = {slot: v for slot, _, v in preds_b}
         for slot, _, u in preds_a:
-            v = by_slot.get(slot)
-            if v is not None and pa[u] == -1 and pb[v] == -1 and key_a[u] == key_b[v]:
-                out.append((u, v))
+            w = by_slot.get(slot)
+            if w is not None and pa[u] == -1 and pb[w] == -1 and key_a[u] == key_b[w]:
+                out.append((u, w))
 
     def _up(self, i: int, j: int, loose: bool, out: list[tuple[int, int]]) -> None:
         succs_a = self.a.succs[i]
@@ -962,7 +966,7 @@ class _Matcher:
         self, members_a: list[int], members_b: list[int], out: list[tuple[int, int]]
     ) -> None:
         # Several consumers of one matched node take it in the same slot: tell them apart
-        # by all their inputs, read through the match (None where an input is unmatched).
+        # by all their inputs, read through the match.
         pb = self.pb
         sig_a: dict[tuple[Any, ...], int] = {}
         for c in members_a:
@@ -970,9 +974,10 @@ class _Matcher:
             sig_a[key] = _CONFLICT if key in sig_a else c
         sig_b: dict[tuple[Any, ...], int] = {}
         for d in members_b:
-            key = tuple([(slot, pb[v] if pb[v] != -1 else None) for slot, _, v in self.b.preds[d]])
-            if None in (u for _, u in key):
-                continue
+            inputs = self.b.preds[d]
+            if any(pb[v] == -1 for _, _, v in inputs):
+                continue  # an unmatched input: nothing to read through the match
+            key = tuple([(slot, pb[v]) for slot, _, v in inputs])
             sig_b[key] = _CONFLICT if key in sig_b else d
         for key, d in sig_b.items():
             c = sig_a.get(key, _CONFLICT)

@@ -376,8 +376,14 @@ def test_no_grad_keeps_factories_and_views_of_leaves() -> None:
         made = gradviz.ones(2, requires_grad=True)
         view = x[0]
     assert made.requires_grad and made.is_leaf
-    assert view.requires_grad is True or view.requires_grad is False  # documented below
-    assert view.grad_fn is None
+    assert (view.requires_grad, view.grad_fn, view.is_leaf) == (True, None, True)
+    (view * 2).sum().backward()
+    assert view.grad is None and x.grad is None
+    with pytest.raises(RuntimeError, match="^A view was created in no_grad mode and is being"):
+        view.add_(1)
+    with gradviz.no_grad():
+        view.add_(1)
+    assert values(x)[0] == [2.0, 2.0]
 
 
 def test_integer_outputs_never_require_grad() -> None:

@@ -62,8 +62,9 @@ def test_scripted_replay_session_golden() -> None:
 
 def test_replay_without_values_prints_summaries() -> None:
     console, buffer = _console()
-    replay(nan_graph(values=False), commands="n 3;p grad_out;q", console=console)
+    replay(nan_graph(values=False), commands="n 3;p grad_out;p saved result;q", console=console)
     text = _text(buffer)
+    assert "saved result: (3,) float32 (its values were not recorded)" in text
     assert "grad_out[0]: (3,) float32 norm 1.25 min 0.75 max 1 mean 0.875 NaN 0 Inf 1" in text
     assert "record with values=True to print arrays" in text
     assert text.rstrip().endswith("quit")
@@ -249,6 +250,14 @@ def test_bad_commands_say_what_is_wrong_and_continue() -> None:
     assert "*** p stuff: print what? Give grad_in [I], grad_out [I] or saved [NAME]." in text
     assert "*** no breakpoint 9; b lists them." in text
     assert "backward finished: 5 nodes ran" in text
+
+
+def test_more_bad_arguments() -> None:
+    _, text = _session("s x;l x;cl x;p grad_in x;c")
+    assert "*** s takes no argument; to run several nodes use n N." in text
+    assert "*** l x: the depth must be a number." in text
+    assert "*** cl x: give a breakpoint number (b lists them)." in text
+    assert "*** p grad_in x: the slot must be a number." in text
 
 
 def test_parse_breakpoint_errors() -> None:
@@ -544,3 +553,31 @@ def test_step_function_runs_a_script_with_arguments(tmp_path: Path) -> None:
     assert "w is on a path to the loss" in text
     with pytest.raises(DebuggerError, match="cannot read the script"):
         step(tmp_path / "nope.py", commands="c", console=console)
+
+
+def test_live_session_on_an_nn_model() -> None:
+    gradviz.manual_seed(0)
+    model = gradviz.nn.Sequential(
+        gradviz.nn.Linear(3, 4), gradviz.nn.ReLU(), gradviz.nn.Linear(4, 1)
+    )
+    model[0].bias.requires_grad_(False)
+    loss = model(gradviz.randn(5, 3)).mean()
+    console, buffer = _console()
+    commands = "b 2;c;why 0.bias;why 2.weight;why model.2.bias;s;s;why model.2.bias;c"
+    with Debugger(commands=commands, console=console, namespace={"model": model}) as debugger:
+        loss.backward()
+    text = _text(buffer)
+    stops = [line for line in text.splitlines() if line.startswith("[")]
+    assert stops[1].startswith("[2/") and "AddmmBackward0" in stops[1] and " in 2 " in stops[1]
+    assert "0.bias has requires_grad=False" in text
+    assert (
+        "2.weight is on a path to the loss (MeanBackward0 -> AddmmBackward0 -> TBackward0 -> "
+        "AccumulateGrad), so this backward gives it a gradient; it has not reached it yet."
+    ) in text
+    assert (
+        "model.2.bias is on a path to the loss (MeanBackward0 -> AddmmBackward0 -> "
+        "AccumulateGrad), so this backward gives it a gradient; it has received it."
+    ) in text
+    assert "leads to leaves: 0.weight, 2.weight, 2.bias" in text
+    assert all(name for _, name in debugger.session.visited)
+    assert model[0].bias.grad is None and model[2].weight.grad is not None

@@ -53,6 +53,7 @@ class Screen:
         )
         self._tmux("new-session", "-d", "-s", self.name, "-x", "120", "-y", "60", f"bash {runner}")
         self._tmux("set-option", "-t", self.name, "remain-on-exit", "on")
+        self.socket = Path(self._tmux("display-message", "-p", "#{socket_path}").strip())
 
     def _tmux(self, *args: str, check: bool = True) -> str:
         assert TMUX is not None
@@ -101,6 +102,9 @@ class Screen:
     def close(self) -> None:
         """Kill this test's tmux server (and with it the session)."""
         self._tmux("kill-server", check=False)
+        # NOTE: the server leaves its socket file behind; one per test would pile up.
+        if self.socket.name == self.name:
+            self.socket.unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -298,6 +298,9 @@ def test_rejects_foreign_schema_and_bad_kind() -> None:
     bad.nodes["n0"]["kind"] = "tensor"
     with pytest.raises(ValueError, match=r"node 'n0' has kind 'tensor'"):
         diff(bad, g)
+    bad.nodes["n0"]["kind"] = ["op"]
+    with pytest.raises(ValueError, match=r"node 'n0' has kind \['op'\], expected one of"):
+        diff(g, bad)
 
 
 def test_rejects_cycles_and_negative_top() -> None:

@@ -272,3 +272,94 @@ def test_labels_are_not_markup() -> None:
     b.output(b.op("SumBackward0", [acc], ()))
     text = to_text(console.graph_tree(b.build()))
     assert "leaf '[bold]w[/bold]' [n1]" in text
+
+
+# ---------------------------------------------------------------------------- end to end
+
+
+def test_inspect_a_tensor_through_capture() -> None:
+    import gradviz
+
+    w = gradviz.tensor([1.0, 2.0], requires_grad=True)
+    w.name = "w"
+    buffer = io.StringIO()
+    inspect((w * w).sum(), console=make_console(buffer, width=100))
+    text = buffer.getvalue()
+    assert "not recorded" in text
+    assert "SumBackward0 [n3]" in text and "leaf 'w' [n1]" in text
+
+
+def _cli_inspect(*args: str) -> Any:
+    from click.testing import CliRunner
+
+    from gradviz.cli.inspect import inspect as inspect_command
+
+    return CliRunner().invoke(inspect_command, list(args))
+
+
+DEAD_RELU_SCRIPT = """\
+import gradviz
+
+w1 = gradviz.tensor([[1.0, 2.0], [0.5, 1.0]], requires_grad=True)
+w1.name = "w1"
+w2 = gradviz.tensor([[2.0, 3.0]], requires_grad=True)
+w2.name = "w2"
+frozen = gradviz.tensor([1.0, 1.0], requires_grad=True)
+frozen.name = "frozen"
+x = gradviz.tensor([[-1.0, -1.0], [-2.0, -3.0]])
+for step in range(2):
+    h = (x @ w1.t()).relu()          # every pre-activation is negative: a dead ReLU
+    loss = (h @ w2.t()).mean() + (frozen * 0).sum()
+    loss.backward()
+"""
+
+
+def test_cli_inspect_script_golden(tmp_path: Any) -> None:
+    script = tmp_path / "dead.py"
+    script.write_text(DEAD_RELU_SCRIPT)
+    result = _cli_inspect(str(script), "--no-timings")
+    assert result.exit_code == 0, result.output
+    assert "graph (iteration 1)" in result.output
+    assert "dead ReLU: ReluBackward0" in result.output
+    assert "w1: gradient is exactly zero everywhere" in result.output
+    assert_golden("console/cli_inspect_dead_relu.txt", result.output)
+    first = _cli_inspect(f"{script}:0", "--no-timings", "--depth", "2", "--collapse", "all")
+    assert first.exit_code == 0, first.output
+    assert "graph (iteration 0)" in first.output
+    assert "more nodes below" in first.output
+
+
+def test_cli_inspect_trace_file_and_errors(tmp_path: Any) -> None:
+    from gradviz.trace import save
+
+    path = save([nan_graph(), mlp_graph()], tmp_path / "two.gvz")
+    result = _cli_inspect(str(path), "--iteration", "0", "--no-timings", "--width", "80")
+    assert result.exit_code == 0, result.output
+    assert "non-finite gradients start at SqrtBackward0 [n2]" in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    missing = _cli_inspect(str(tmp_path / "nope.gvz"))
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+    wrong = _cli_inspect(f"{path}:0", "--iteration", "1")
+    assert wrong.exit_code == 1 and "Give one of them" in wrong.output
+    absent = _cli_inspect(str(path), "--iteration", "9")
+    assert absent.exit_code == 1 and "there is no iteration 9" in absent.output
+
+
+def test_model_view_of_a_real_module_golden() -> None:
+    import gradviz
+
+    model = gradviz.nn.Sequential(
+        gradviz.nn.Linear(3, 4),
+        gradviz.nn.ReLU(),
+        gradviz.nn.BatchNorm1d(4),
+        gradviz.nn.Linear(4, 1),
+    )
+    model[0].bias.requires_grad_(False)
+    model[2].register_buffer("scratch", gradviz.zeros(2), persistent=False)
+    info = describe_model(model)
+    assert info["state_dict"] == list(model.state_dict().keys())
+    assert "2.scratch" not in info["state_dict"]
+    buffer = io.StringIO()
+    inspect(model, console=make_console(buffer, width=100))
+    assert_golden("console/model_view_sequential.txt", to_text(model_view(info)))
+    assert buffer.getvalue().count("trainable") >= 5

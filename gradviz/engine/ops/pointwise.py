@@ -194,6 +194,8 @@ class Div(Op):
 
 
 class DivRounding(Op):
+    """``a / b`` rounded down or toward zero. The gradient is zero (piecewise constant)."""
+
     node = "DivBackward2"
     inputs = ("self", "other")
     attrs = ("rounding_mode",)
@@ -230,6 +232,8 @@ def _check_integer_divisor(kernel: str, dtype: Any, b: Any) -> None:
 
 
 class RemainderScalar(Op):
+    """Python's ``input % other`` for a number ``other``. d/dinput = g."""
+
     node = "RemainderBackward0"
     attrs = ("other",)
     promotes = True
@@ -245,6 +249,8 @@ class RemainderScalar(Op):
 
 
 class Remainder(Op):
+    """Python's ``a % b`` of two tensors. d/da = g, d/db = -g * floor(a / b)."""
+
     node = "RemainderBackward1"
     inputs = ("self", "other")
     saves = ("self", "other")
@@ -274,6 +280,8 @@ def _remainder(a: Any, b: Any) -> Any:
 
 
 class FmodScalar(Op):
+    """C's ``fmod(input, other)`` for a number ``other``. d/dinput = g."""
+
     node = "FmodBackward0"
     attrs = ("other",)
     promotes = True
@@ -289,6 +297,8 @@ class FmodScalar(Op):
 
 
 class Fmod(Op):
+    """C's ``fmod(a, b)`` of two tensors. d/da = g, d/db = -g * trunc(a / b)."""
+
     node = "FmodBackward1"
     inputs = ("self", "other")
     saves = ("self", "other")
@@ -350,6 +360,8 @@ class Reciprocal(Op):
 
 
 class PowScalar(Op):
+    """``a ** exponent`` for a number ``exponent``. d/da = g * exponent * a**(exponent-1)."""
+
     node = "PowBackward0"
     saves = ("self",)
     attrs = ("exponent",)
@@ -376,6 +388,8 @@ class PowScalar(Op):
 
 
 class PowTensor(Op):
+    """``a ** b`` of two tensors. d/da = g * b * a**(b-1), d/db = g * a**b * log(a)."""
+
     node = "PowBackward1"
     inputs = ("self", "exponent")
     saves = ("self", "exponent", "result")
@@ -414,6 +428,8 @@ def _integer_pow(xp: Any, a: Any, b: Any) -> Any:
 
 
 class PowScalarBase(Op):
+    """``base ** b`` for a number ``base``. d/db = g * base**b * log(base)."""
+
     node = "PowBackward2"
     saves = ("result",)
     attrs = ("self",)

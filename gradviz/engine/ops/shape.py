@@ -107,6 +107,8 @@ class UnsafeView(View):
 
 
 class ReshapeAlias(View):
+    """``reshape`` of a non-contiguous tensor whose strides allow a view. d = reshape(g)."""
+
     node = "ReshapeAliasBackward0"
 
 
@@ -336,7 +338,10 @@ class SqueezeDims(SqueezeDim):
 
 
 class SqueezeDimsInplace(SqueezeDims):
-    """``squeeze_(dims)``, which ATen's matmul applies to its own result (1-D @ 2-D)."""
+    """``squeeze_(dims)``, which ATen's matmul applies to its own result (1-D @ 2-D).
+
+    d = reshape(g) back to the unsqueezed shape.
+    """
 
     node = "SqueezeBackward4"
 
@@ -1073,7 +1078,10 @@ class CopySlices(Op):
 
 
 class IndexPut(CopySlices):
-    """``input[key] = value`` with an advanced (tensor or list) index."""
+    """``input[key] = value`` with an advanced index.
+
+    d/dinput = g with zeros at ``key``; d/dvalue = g[key] (summed to value's shape).
+    """
 
     node = "IndexPutBackward0"
 
