@@ -21,8 +21,6 @@ CASES = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else []
 # Constructs that gradviz does not provide; each case still has to parse as PyTorch code.
 UNSUPPORTED: dict[str, str] = {
     "einsum": "einsum is not implemented",
-    "in-place on view of non-leaf": "in-place ops through views of non-leaf tensors raise a clear "
-    "error instead of building CopySlices",
 }
 # The output shape depends on random values, and gradviz's random numbers are not PyTorch's.
 DATA_DEPENDENT_SHAPE = {"boolean mask x[x > 0]", "masked_select"}
