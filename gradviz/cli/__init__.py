@@ -21,6 +21,7 @@ import click
 from gradviz import __version__
 from gradviz.cli._common import one_line
 from gradviz.cli.demo import demo
+from gradviz.cli.diff import diff
 from gradviz.cli.doctor import doctor
 from gradviz.cli.inspect import inspect
 from gradviz.cli.render import render, run
@@ -33,7 +34,7 @@ from gradviz.errors import GradvizError
 __all__ = ["main", "COMMANDS"]
 
 #: Every subcommand, in the order ``gradviz --help`` lists them.
-COMMANDS: tuple[click.Command, ...] = (run, render, inspect, step, demo, doctor)
+COMMANDS: tuple[click.Command, ...] = (run, render, inspect, step, diff, demo, doctor)
 
 
 class _Main(click.Group):

@@ -423,7 +423,7 @@ class _Engine:
                         _make(backend.zeros(g._data, g._data.shape), False, None, 0), g
                     )
                 else:
-                    var._grad = _make(backend.copy(g._data), False, None, 0)
+                    var._grad = _make(backend.copy(g._data, contiguous=True), False, None, 0)
             elif self.create_graph or var._grad._requires_grad:
                 var._grad = var._grad + g
             else:

@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from gradviz._fileio import write_atomic
 from gradviz.renderers.console import make_console, to_text
 from gradviz.renderers.graphviz import NODE_ATTR, run_dot
 from gradviz.trace.diff import GraphDiff, NodeChange
@@ -422,19 +422,6 @@ def _format_for(path: Path, format: str | None) -> str:  # noqa: A002 - graphviz
     return found
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def render(
     diff: GraphDiff,
     path: str | os.PathLike[str],
@@ -472,7 +459,7 @@ def render(
     else:
         source = render_dot(d, **options)
         data = source.encode("utf-8") if fmt == "dot" else run_dot(source, fmt)
-    _write_atomic(target, data)
+    write_atomic(target, data, parents=True)
     return target
 
 

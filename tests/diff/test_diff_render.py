@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -128,6 +129,11 @@ def test_render_formats(tmp_path: Path) -> None:
     assert diffview.render(d, tmp_path / "d.txt").read_text() == d.text()
     assert diffview.render(d, tmp_path / "same", format="text").read_text() == d.text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.dot", "d.json", "d.txt", "same"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert dot_path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
+    nested = diffview.render(d, tmp_path / "new" / "folder" / "d.txt")
+    assert nested.read_text() == d.text()
 
 
 @needs_dot
