@@ -13,6 +13,7 @@ In a plain backward grad mode is off while formulas run, so no graph is built; w
 from __future__ import annotations
 
 import heapq
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -422,6 +423,8 @@ class _Engine:
                     var._grad = ops._copy(
                         _make(backend.zeros(g._data, g._data.shape), False, None, 0), g
                     )
+                elif _can_steal(g):
+                    var._grad = _make(g._data, False, None, 0)
                 else:
                     var._grad = _make(backend.copy(g._data, contiguous=True), False, None, 0)
             elif self.create_graph or var._grad._requires_grad:
@@ -438,6 +441,25 @@ class _Engine:
                 hook((), (g,))
         if listening:
             events.bus.emit(events.NodeExecuted(node, (g,), (), index, time.perf_counter() - start))
+
+
+# References to a gradient Tensor held by the engine itself when it reaches AccumulateGrad
+# (the caller's list, its local, this frame's argument, getrefcount's own).
+_ENGINE_REFS = 5
+
+
+def _can_steal(g: Tensor) -> bool:
+    """Whether ``.grad`` may take ``g``'s buffer instead of a copy, as PyTorch does.
+
+    Only when nothing else can see the buffer (no other Tensor, view or user reference)
+    and it is an ordinary row-major array that owns its memory.
+    """
+    data = g._data
+    if getattr(data, "base", 0) is not None or not getattr(
+        getattr(data, "flags", None), "c_contiguous", False
+    ):
+        return False
+    return sys.getrefcount(data) == 2 and sys.getrefcount(g) <= _ENGINE_REFS
 
 
 def _astype(data: Any, dtype: Any) -> Any:

@@ -1470,3 +1470,23 @@ def test_repr_of_a_custom_function_output_and_size() -> None:
     x = gradviz.ones(2, requires_grad=True)
     assert repr(MyExp.apply(x * 0)) == "tensor([1., 1.], grad_fn=<MyExpBackward>)"
     assert repr(x.shape) == "gradviz.Size([2])"
+
+
+def test_grad_buffer_is_never_shared_with_a_tensor_the_user_holds() -> None:
+    # .grad may take over the engine's own gradient buffer (no copy), but never one that
+    # a hook kept: accumulating later must not change the user's tensor.
+    kept = []
+    x = gradviz.ones(3, requires_grad=True)
+    handle = x.register_hook(lambda g: kept.append(g))
+    (x * 2).sum().backward()
+    handle.remove()
+    (x * 2).sum().backward()
+    assert kept[0].tolist() == [2.0, 2.0, 2.0]
+    assert x.grad.tolist() == [4.0, 4.0, 4.0]
+
+
+def test_grad_of_broadcast_backward_is_writable_and_accumulates() -> None:
+    x = gradviz.ones(2, 3, requires_grad=True)
+    x.sum().backward()
+    x.sum().backward()
+    assert x.grad.tolist() == [[2.0] * 3] * 2

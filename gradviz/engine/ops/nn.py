@@ -1114,6 +1114,19 @@ def embedding_renorm_(weight: Tensor, indices: Any, max_norm: float, norm_type: 
 # ---------------------------------------------------------------------------- losses
 
 
+def _nll_targets(
+    xp: Any, x: Any, target: Any, weight: Any, ignore_index: int
+) -> tuple[Any, Any, Any]:
+    """Return ``(valid, safe, w_t)``: which targets count, targets with ignored ones set to
+    class 0, and each target's class weight (0 where ignored)."""
+    valid = target != ignore_index
+    safe = xp.where(valid, target, xp.zeros_like(target))
+    if weight is None:
+        return valid, safe, xp.astype(valid, x.dtype)
+    w_t = xp.reshape(xp.take(weight, xp.reshape(safe, (-1,)), axis=0), tuple(safe.shape))
+    return valid, safe, xp.where(valid, w_t, xp.zeros_like(w_t))
+
+
 def _nll_parts(xp: Any, x: Any, target: Any, weight: Any, ignore_index: int) -> tuple[Any, Any]:
     """Return ``(pick, w_t)`` for ``x`` of shape (N, C, *d): the one-hot target mask and weights.
 
@@ -1163,8 +1176,9 @@ class NllLoss(Op):
         single = x.ndim == 1
         if single:
             x, target = xp.reshape(x, (1, -1)), xp.reshape(target, (1,))
-        pick, w_t = _nll_parts(xp, x, target, weight, ignore_index)
-        loss = -xp.sum(xp.where(pick, x, xp.zeros_like(x)), axis=1) * w_t
+        valid, safe, w_t = _nll_targets(xp, x, target, weight, ignore_index)
+        picked = xp.squeeze(xp.take_along_axis(x, xp.expand_dims(safe, axis=1), axis=1), axis=1)
+        loss = -xp.where(valid, picked, xp.zeros_like(picked)) * w_t
         total = xp.sum(w_t)
         if reduction == 0:
             return (loss[0, ...] if single else loss), total
@@ -1181,6 +1195,22 @@ class NllLoss(Op):
         single = data.ndim == 1
         if single:
             data, target = xp.reshape(data, (1, -1)), xp.reshape(target, (1,))
+        if not _grad_enabled[0] and data.ndim == 2:
+            # Plain backward: write the few non-zero entries straight into zeros (one
+            # scatter instead of several passes over an (N, C) one-hot mask).
+            valid, safe, w_t = _nll_targets(xp, data, target, weight, ctx.ignore_index)
+            scale = g._data if ctx.reduction == 0 else xp.reshape(g._data, (1,))
+            vals = -w_t * scale
+            if ctx.reduction == 1:
+                vals = _safe_div(xp, vals, total._data)
+            out = xp.zeros(data.shape, dtype=data.dtype, **_creation_kw(data))
+            rows = xp.arange(data.shape[0], dtype=safe.dtype, **_creation_kw(data))
+            vals = xp.astype(vals, data.dtype)
+            if getattr(xp, "__name__", "") in ("numpy", "cupy"):
+                out[rows, safe] = vals  # one target per row: a plain write, no duplicates
+            else:
+                backend.scatter_add(out, (rows, safe), vals)
+            return const(xp.reshape(out, tuple(x.shape)))
         pick, w_t = _nll_parts(xp, data, target, weight, ignore_index=ctx.ignore_index)
         coef = -xp.where(pick, xp.expand_dims(w_t, axis=1), xp.zeros_like(data))
         if ctx.reduction == 1:

@@ -7,6 +7,8 @@ from collections import namedtuple
 from typing import Any
 
 from gradviz.engine import backend
+from gradviz.engine.function import _NULL_CTX
+from gradviz.engine.grad_mode import _grad_enabled
 from gradviz.engine.dtypes import is_bool, is_floating
 from gradviz.engine.ops import pointwise as P  # noqa: N812 - short module aliases
 from gradviz.engine.ops import shape as S  # noqa: N812
@@ -658,12 +660,26 @@ class LogSoftmax(Op):
         xp = backend.namespace(a)
         axes = (dim,) if a.ndim else ()
         shifted = a - xp.max(a, axis=axes, keepdims=True)
-        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axes, keepdims=True))
+        e = xp.exp(shifted)
+        total = xp.sum(e, axis=axes, keepdims=True)
+        shifted -= xp.log(total)
+        if ctx is not _NULL_CTX:
+            # Keep softmax = exp(result) for backward: one division now saves an exp later.
+            e /= total
+            ctx.save_array("softmax", e)
+        return shifted
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (r,) = ctx.saved_tensors
-        return g - P.exp(r) * SumDim.apply(g, dim=(ctx.dim,) if r.ndim else (), keepdim=True)
+        axes = (ctx.dim,) if r.ndim else ()
+        if not _grad_enabled[0]:
+            # Plain backward: g - exp(r) * sum(g), in two in-place passes over one buffer.
+            xp = backend.namespace(r._data)
+            out = -xp.sum(g._data, axis=axes, keepdims=True) * ctx._unpack("softmax")
+            out += g._data
+            return const(out)
+        return g - P.exp(r) * SumDim.apply(g, dim=axes, keepdim=True)
 
 
 def _softmax_dim(input: Tensor, dim: Any) -> int:  # noqa: A002
