@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gradviz.engine import backend
-from gradviz.engine.tensor import _make
+from gradviz.engine.tensor import Tensor, _make
 from gradviz.optim.optimizer import (
     Optimizer,
     _check_lr,
@@ -117,5 +117,17 @@ class SGD(Optimizer):
                     else:
                         _write(buf, buf._data * momentum + (1 - dampening) * g)
                     g = g + momentum * buf._data if nesterov else buf._data
-                _write(p, p._data + (-lr) * g)
+                _sub_inplace(p, lr * g)
         return loss
+
+
+def _sub_inplace(p: Tensor, delta: Any) -> None:
+    """``p -= delta`` in the parameter's own buffer (one pass), bumping its version."""
+    data = p._data
+    if delta.dtype != data.dtype:
+        delta = backend.namespace(data).astype(delta, data.dtype)
+    data -= delta
+    counter = p._version_counter
+    if counter is None:
+        counter = p._version_counter = [0]
+    counter[0] += 1

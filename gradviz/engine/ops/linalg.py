@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from gradviz.engine import backend
+from gradviz.engine.grad_mode import _grad_enabled
 from gradviz.engine.ops import shape as S  # noqa: N812 - short module aliases
-from gradviz.engine.ops._base import Op, Tensor, register
+from gradviz.engine.ops._base import Op, Tensor, const, register
 
 __all__ = [
     "addmm",
@@ -38,7 +39,7 @@ class Mm(Op):
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_tensors
         need = ctx.needs_input_grad
-        return (mm(g, S.t(b)) if need[0] else None), (mm(S.t(a), g) if need[1] else None)
+        return (mm(g, S.t(b)) if need[0] else None), (_grad_mat2(a, g) if need[1] else None)
 
 
 class Bmm(Op):
@@ -123,8 +124,21 @@ class Addmm(Op):
         ga_scale = g if ctx.alpha == 1 else g * ctx.alpha
         gbias = (g if ctx.beta == 1 else g * ctx.beta) if need[0] else None
         ga = mm(ga_scale, S.t(b)) if need[1] else None
-        gb = mm(S.t(a), ga_scale) if need[2] else None
+        gb = _grad_mat2(a, ga_scale) if need[2] else None
         return gbias, ga, gb
+
+
+def _grad_mat2(a: Tensor, g: Tensor) -> Tensor:
+    """Return ``a.T @ g``, the gradient of ``a @ mat2`` with respect to ``mat2``.
+
+    In a plain backward it is computed as ``(g.T @ a).T``: the same numbers, laid out so
+    that when ``mat2`` is a weight's transpose (``nn.Linear``'s ``TBackward0``) the weight
+    receives a row-major gradient, which later updates read at full speed.
+    """
+    if _grad_enabled[0]:
+        return mm(S.t(a), g)
+    xp = backend.namespace(g._data)
+    return const(xp.permute_dims(_mm_kernel(xp.permute_dims(g._data, (1, 0)), a._data), (1, 0)))
 
 
 def _check_2d(fn: str, name: str, x: Tensor) -> None:
