@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HYPOTHESIS_PROFILE ?= dev
 export HYPOTHESIS_PROFILE
 
-.PHONY: venv graphviz demo test lint bench clean
+.PHONY: venv graphviz demo test lint bench docs clean
 
 venv: $(STAMP)
 
@@ -46,6 +46,9 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy gradviz
 	$(BIN)/lint-imports
+
+docs: graphviz venv
+	$(BIN)/python -m samples.regenerate
 
 bench: venv
 	$(BIN)/python -m benchmarks

@@ -86,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     section("what the optimizer sees")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     params = optimizer.param_groups[0]["params"]
-    print(f"SGD param_groups[0]['params']: {len(params)} tensor, is weight: {params[0] is model.weight}")
+    same = params[0] is model.weight
+    print(f"SGD param_groups[0]['params']: {len(params)} tensor, is weight: {same}")
 
     section("the graph of model(x).sum()")
     add = loss.grad_fn.next_functions[0][0]

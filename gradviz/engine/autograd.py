@@ -287,7 +287,9 @@ class _Engine:
                 grads = buffers.pop(node, None)
                 if needed is not None and node not in needed:
                     continue
-                if grads is None or all(g is None for g in grads):
+                if grads is None or (
+                    grads[0] is None if len(grads) == 1 else all(g is None for g in grads)
+                ):
                     out = None
                 else:
                     out = self._execute(node, grads, listening, index)

@@ -162,19 +162,21 @@ def _host_list(x: Any) -> Any:
 
 
 def _to_array(data: Any, dtype: Any, device: Any) -> Any:
-    """Return ``data`` (nested lists, scalars, arrays, Tensors) as an array of the device."""
+    """Return ``data`` (nested lists, scalars, arrays, Tensors) as an array of the device.
+
+    Tensors and device arrays stay where they are unless ``device`` says otherwise; host
+    data goes to ``device``, else to the default device.
+    """
     want = None if dtype is None else _dt.to_dtype(dtype)
     dev = None if device is None else backend.device(device)
-    if isinstance(data, Tensor):
-        arr = data._data
-        if want is not None and arr.dtype != want.np:
-            arr = backend.namespace(arr).astype(arr, want.np)
-        return arr if dev is None else backend.transfer(arr, dev)
-    if hasattr(data, "__array_namespace__") and not isinstance(data, np.ndarray | np.generic):
-        arr = data
-        if want is not None and arr.dtype != want.np:
-            arr = backend.namespace(arr).astype(arr, want.np)
-        return arr if dev is None else backend.transfer(arr, dev)
+    if isinstance(data, Tensor) or backend.is_device_array(data):
+        arr = data._data if isinstance(data, Tensor) else data
+        if want is not None and _dt.from_numpy_dtype(arr.dtype) is not want:
+            xp = backend.namespace(arr)
+            arr = xp.astype(arr, _dt.native(xp, want))
+        if dev is None or backend.device_of(arr) == dev:
+            return arr
+        return backend.transfer(arr, dev)
     if isinstance(data, np.ndarray | np.generic):
         host = np.asarray(data)
         if host.dtype.kind not in "biuf":
@@ -212,9 +214,11 @@ def tensor(
     """Return a new tensor holding a copy of ``data``.
 
     Args:
-        data: a number, a (nested) list or tuple, a NumPy array or another tensor.
+        data: a number, a (nested) list or tuple, an array (NumPy, CuPy) or a tensor.
         dtype: the dtype; inferred from ``data`` when None (floats → the default dtype).
-        device: where the data lives (``"cpu"``, ``"cuda"``).
+        device: where the data lives (``"cpu"``, ``"cuda"``, ``"cuda:1"``); None means
+            the device of ``data`` when it is a tensor or a device array, else the default
+            device (see :func:`gradviz.set_default_device`).
         requires_grad: whether to record operations on it for autograd.
 
     Example:
@@ -223,8 +227,9 @@ def tensor(
         tensor([1., 2.], requires_grad=True)
     """
     arr = _to_array(data, dtype, device)
-    if isinstance(data, Tensor) or (isinstance(data, np.ndarray) and arr is data):
-        arr = backend.namespace(arr).asarray(arr, copy=True)
+    source = data._data if isinstance(data, Tensor) else data
+    if arr is source:  # nothing was converted or moved: the new tensor must not share
+        arr = backend.copy(arr)
     return _leaf(arr, requires_grad)
 
 
@@ -235,7 +240,16 @@ def _leaf(arr: Any, requires_grad: bool) -> Tensor:
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    """Return ``data`` as a tensor, sharing memory with a NumPy array or tensor when possible."""
+    """Return ``data`` as a tensor, sharing memory with an array or tensor when possible.
+
+    Nothing is copied when ``data`` is already of the right dtype on the right device
+    (for a NumPy array with no ``device``, the right device is the default device).
+
+    Example:
+        >>> import numpy as np, gradviz
+        >>> a = np.zeros(2); t = gradviz.as_tensor(a); a[0] = 1; t
+        tensor([1., 0.], dtype=gradviz.float64)
+    """
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
     if (
@@ -243,6 +257,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         and dtype is None
         and device is None
         and data.dtype.kind in "biuf"
+        and backend.default_device().type == "cpu"
     ):
         return _make(data, False, None, 0)
     return _make(_to_array(data, dtype, device), False, None, 0)
@@ -287,24 +302,14 @@ def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
     return shape
 
 
-def _xp(device: Any) -> tuple[Any, Any]:
-    dev = backend.device(device) if device is not None else backend.default_device()
-    return dev, dev.xp
-
-
 def _filled(
     shape: tuple[int, ...], value: Any, dtype: Any, device: Any, requires_grad: bool
 ) -> Tensor:
     dt = _dt.to_dtype(dtype) if dtype is not None else None
     if dt is None:
         dt = _dt.result_type(value) if not isinstance(value, float) else _dt.get_default_dtype()
-    dev, xp = _xp(device)
-    arr = (
-        xp.full(shape, value, dtype=dt.np)
-        if dev.type == "cpu"
-        else backend.transfer(np.full(shape, value, dtype=dt.np), dev)
-    )
-    return _leaf(arr, requires_grad)
+    dev = backend.device(device) if device is not None else backend.default_device()
+    return _leaf(backend.full_on(dev, shape, value, dt.np), requires_grad)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

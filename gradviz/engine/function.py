@@ -617,31 +617,40 @@ class Op(Function):
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the kernel on the inputs' arrays and record a node when a graph is needed."""
         datas = []
+        needs = []
         requires = False
         first = None
+        dt = None
+        mixed = False
         for x in inputs:
             if isinstance(x, Tensor):
                 data = x._data
                 if first is None:
                     first = data
-                elif type(data) is not type(first) or (
-                    type(data) is not _ndarray and data.device != first.device
-                ):
-                    _raise_device_mismatch(cls, inputs)
+                    dt = data.dtype
+                else:
+                    if type(data) is not type(first) or (
+                        type(data) is not _ndarray and data.device != first.device
+                    ):
+                        _raise_device_mismatch(cls, inputs)
+                    if data.dtype is not dt and data.dtype != dt:
+                        mixed = True
                 datas.append(data)
                 if x._requires_grad:
                     requires = True
+                    needs.append(True)
+                else:
+                    needs.append(False)
             else:
                 datas.append(x)
-        if cls.promotes:
+                needs.append(False)
+        if cls.promotes and (mixed or type(first) is not _ndarray or dt not in FLOATING):
             datas = _promote(cls, inputs, datas)
         token = _quiet()
         try:
             if requires and _grad_enabled[0] and cls.differentiable:
                 node = cls._node_cls.__new__(cls._node_cls)
-                node.needs_input_grad = tuple(
-                    isinstance(x, Tensor) and x._requires_grad for x in inputs
-                )
+                node.needs_input_grad = tuple(needs)
                 out = cls.forward(node, *datas, **params)
                 return _finish(cls, node, inputs, out, params)
             out = cls.forward(_NULL_CTX, *datas, **params)

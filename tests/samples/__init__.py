@@ -1,0 +1,1 @@
+"""Tests of the guided tour: samples/, docs/img/ and docs/tour.md."""
