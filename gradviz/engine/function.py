@@ -178,6 +178,23 @@ class Node:
             return _make(value, True, self, slot_output_nr(name))
         return value
 
+    def _unpack_array(self, name: str) -> Any:
+        """Return a saved value as a raw array (or scalar), after the same version check.
+
+        For backward formulas that run on arrays in a plain backward (grad mode off).
+        """
+        if self._freed:
+            raise RuntimeError(FREED_MESSAGE)
+        slot = self._saved[name]  # type: ignore[index]
+        kind = slot[0]
+        if kind == "result":
+            counter = slot[3]
+            if slot[2] != counter[0]:
+                _raise_version_error(self, name, slot, counter[0])
+            return slot[1]
+        value = self._unpack(name)
+        return value._data if kind == "input" else value
+
     def _release(self) -> None:
         if self._saved is not None:
             self._saved = None

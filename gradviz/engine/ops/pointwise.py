@@ -168,8 +168,14 @@ class Mul(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
-        a, b = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if not _grad_enabled[0]:  # plain backward: on the arrays
+            gd = g._data
+            return (
+                const(gd * ctx._unpack_array("other")) if need[0] else None,
+                const(gd * ctx._unpack_array("self")) if need[1] else None,
+            )
+        a, b = ctx.saved_tensors
         return (g * b if need[0] else None), (g * a if need[1] else None)
 
 
@@ -606,14 +612,27 @@ def square(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def _unary(
-    name: str, node: str, kernel: Any, grad: Any, saves: tuple[str, ...] = ("self",), doc: str = ""
+    name: str,
+    node: str,
+    kernel: Any,
+    grad: Any,
+    saves: tuple[str, ...] = ("self",),
+    doc: str = "",
+    arithmetic: bool = False,
 ) -> Any:
-    """Declare an elementwise float op: ``kernel(xp, a)`` forward, ``grad(g, saved)`` backward."""
+    """Declare an elementwise float op: ``kernel(xp, a)`` forward, ``grad(g, saved)`` backward.
+
+    ``arithmetic`` says that ``grad`` uses only Python operators, so in a plain backward it
+    runs directly on the arrays (the same formula, without making Tensors).
+    """
+    slot = saves[0]
 
     def forward(ctx: Any, a: Any) -> Any:
         return kernel(backend.namespace(a), a)
 
     def backward(ctx: Any, g: Tensor) -> Any:
+        if arithmetic and not _grad_enabled[0]:
+            return const(grad(g._data, ctx._unpack_array(slot)))
         return grad(g, ctx.saved_tensors[0])
 
     cls: Any = type(
@@ -638,18 +657,42 @@ def _unary(
     return op
 
 
-exp = _unary("exp", "ExpBackward0", lambda xp, a: xp.exp(a), lambda g, r: g * r, ("result",))
-log = _unary("log", "LogBackward0", lambda xp, a: xp.log(a), lambda g, a: g / a)
-log2 = _unary("log2", "Log2Backward0", lambda xp, a: xp.log2(a), lambda g, a: g / (a * math.log(2)))
-log10 = _unary(
-    "log10", "Log10Backward0", lambda xp, a: xp.log10(a), lambda g, a: g / (a * math.log(10))
+exp = _unary(
+    "exp", "ExpBackward0", lambda xp, a: xp.exp(a), lambda g, r: g * r, ("result",), arithmetic=True
 )
-log1p = _unary("log1p", "Log1PBackward0", lambda xp, a: xp.log1p(a), lambda g, a: g / (a + 1))
+log = _unary("log", "LogBackward0", lambda xp, a: xp.log(a), lambda g, a: g / a, arithmetic=True)
+log2 = _unary(
+    "log2",
+    "Log2Backward0",
+    lambda xp, a: xp.log2(a),
+    lambda g, a: g / (a * math.log(2)),
+    arithmetic=True,
+)
+log10 = _unary(
+    "log10",
+    "Log10Backward0",
+    lambda xp, a: xp.log10(a),
+    lambda g, a: g / (a * math.log(10)),
+    arithmetic=True,
+)
+log1p = _unary(
+    "log1p", "Log1PBackward0", lambda xp, a: xp.log1p(a), lambda g, a: g / (a + 1), arithmetic=True
+)
 expm1 = _unary(
-    "expm1", "Expm1Backward0", lambda xp, a: xp.expm1(a), lambda g, r: g * (r + 1), ("result",)
+    "expm1",
+    "Expm1Backward0",
+    lambda xp, a: xp.expm1(a),
+    lambda g, r: g * (r + 1),
+    ("result",),
+    arithmetic=True,
 )
 sqrt = _unary(
-    "sqrt", "SqrtBackward0", lambda xp, a: xp.sqrt(a), lambda g, r: g / (r * 2), ("result",)
+    "sqrt",
+    "SqrtBackward0",
+    lambda xp, a: xp.sqrt(a),
+    lambda g, r: g / (r * 2),
+    ("result",),
+    arithmetic=True,
 )
 rsqrt = _unary(
     "rsqrt",
@@ -657,16 +700,29 @@ rsqrt = _unary(
     lambda xp, a: 1 / xp.sqrt(a),
     lambda g, r: g * r * r * r * -0.5,
     ("result",),
+    arithmetic=True,
 )
 sin: Any = _unary("sin", "SinBackward0", lambda xp, a: xp.sin(a), lambda g, a: g * cos(a))
 cos: Any = _unary("cos", "CosBackward0", lambda xp, a: xp.cos(a), lambda g, a: -g * sin(a))
 tan = _unary(
-    "tan", "TanBackward0", lambda xp, a: xp.tan(a), lambda g, r: g * (r * r + 1), ("result",)
+    "tan",
+    "TanBackward0",
+    lambda xp, a: xp.tan(a),
+    lambda g, r: g * (r * r + 1),
+    ("result",),
+    arithmetic=True,
 )
 tanh = _unary(
-    "tanh", "TanhBackward0", lambda xp, a: xp.tanh(a), lambda g, r: g * (1 - r * r), ("result",)
+    "tanh",
+    "TanhBackward0",
+    lambda xp, a: xp.tanh(a),
+    lambda g, r: g * (1 - r * r),
+    ("result",),
+    arithmetic=True,
 )
-atan = _unary("atan", "AtanBackward0", lambda xp, a: xp.atan(a), lambda g, a: g / (a * a + 1))
+atan = _unary(
+    "atan", "AtanBackward0", lambda xp, a: xp.atan(a), lambda g, a: g / (a * a + 1), arithmetic=True
+)
 asin = _unary("asin", "AsinBackward0", lambda xp, a: xp.asin(a), lambda g, a: g * rsqrt(1 - a * a))
 acos = _unary("acos", "AcosBackward0", lambda xp, a: xp.acos(a), lambda g, a: -g * rsqrt(1 - a * a))
 sinh: Any = _unary("sinh", "SinhBackward0", lambda xp, a: xp.sinh(a), lambda g, a: g * cosh(a))
@@ -677,6 +733,7 @@ sigmoid = _unary(
     lambda xp, a: _sigmoid(xp, a),
     lambda g, r: g * (r * (1 - r)),
     ("result",),
+    arithmetic=True,
 )
 erf = _unary(
     "erf",
@@ -772,7 +829,8 @@ class Relu(Op):
             # create_graph: like PyTorch's threshold_backward, the gradient stays connected
             # to the result (with derivative 0), so it can be differentiated again.
             return where(r > 0, g, r * 0)
-        return g * const(r._data > 0)
+        rd = r._data
+        return const(g._data * backend.namespace(rd).astype(rd > 0, rd.dtype))
 
 
 @register("relu")
