@@ -210,37 +210,25 @@ def softmax_ce(quick: bool, measure: Any, wall: Any, Result: Any) -> list[Any]: 
 # ---------------------------------------------------------------------------- memory
 
 
-def _rss_peak_reset() -> None:
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-
-
-def _status(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
 def peak_memory(quick: bool, measure: Any, wall: Any, Result: Any) -> list[Any]:  # noqa: N803
-    """Peak extra resident memory of one MLP step at batch 512 (Linux /proc, after warm-up)."""
-    import torch
-
-    import gradviz as gv
+    """Peak extra resident memory of one MLP step at batch 512 (child processes, Linux)."""
+    import os
+    import subprocess
 
     if not sys.platform.startswith("linux"):
         return []
-    impls = {"gradviz": _mlp_framework(gv, 512), "torch": _mlp_framework(torch, 512), "numpy": _mlp_numpy(512)}
-    samples: dict[str, list[float]] = {k: [] for k in impls}
-    for _ in range(3 if quick else 7):
-        for name, step in impls.items():
-            step()
-            gc.collect()
-            base = _status("VmRSS")
-            _rss_peak_reset()
-            step()
-            samples[name].append(max(_status("VmHWM") - base, 0))
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
+    samples: dict[str, list[float]] = {"gradviz": [], "torch": [], "numpy": []}
+    for _ in range(2 if quick else 5):
+        for impl in samples:
+            out = subprocess.run(
+                [sys.executable, "-m", "benchmarks.memory", impl, "512"],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+            samples[impl].append(float(out.stdout.strip()))
     return [Result("peak extra memory, MLP step batch 512", "MB", 1e-6, samples, target="gradviz/numpy <= 1.1x")]
 
 

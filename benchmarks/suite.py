@@ -87,7 +87,7 @@ def _print(results: list[Result]) -> None:
         base = r.samples.get("gradviz")
         for impl in sorted(r.samples, key=lambda k: impl_order.index(k) if k in impl_order else 99):
             ratio = ""
-            if base is not None and impl != "gradviz":
+            if base is not None and impl != "gradviz" and r.median(impl) > 0:
                 ratio = f"gradviz/{impl} = {r.median('gradviz') / r.median(impl):.2f}x"
             print(f"{r.case:<44} {impl:<12} {r.median(impl):>9.3f} {r.unit:<3}{r.spread(impl):>19}   {ratio}")
         if r.target:
