@@ -369,8 +369,7 @@ class _Engine:
         if listening:
             events.bus.emit(events.NodeWillRun(node, grads_in, index))
             start = time.perf_counter()
-        out = node._apply_backward(grads_in)  # type: ignore[attr-defined]
-        out = self._check_outputs(node, out)
+        out = check_outputs(node, node._apply_backward(grads_in))  # type: ignore[attr-defined]
         if function._anomaly["enabled"] and function._anomaly["check_nan"]:
             _check_nan(node, out)
         if node._post_hooks:
@@ -501,7 +500,7 @@ def check_outputs(node: Node, out: tuple[Any, ...]) -> tuple[Any, ...]:
             )
         shape, dtype = m
         data = g._data
-        if data.shape != shape or data.dtype != dtype:
+        if data.shape != shape or (data.dtype is not dtype and data.dtype != dtype):
             if fixed is None:
                 fixed = list(out)
             fixed[i] = _conform(node, i, g, shape, dtype)

@@ -351,8 +351,8 @@ def get_default_device() -> Device:
     """Return the default device of the creation functions (PyTorch's name for it).
 
     Example:
-        >>> import gradviz
-        >>> gradviz.get_default_device()
+        >>> from gradviz.engine.backend import get_default_device
+        >>> get_default_device()
         device(type='cpu')
     """
     return default_device()

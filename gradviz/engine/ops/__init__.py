@@ -6,6 +6,8 @@ registered ops as Tensor methods (``x.exp()``, ``x.sum(1)``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from gradviz.engine import tensor as _tensor
 from gradviz.engine.ops import nn  # noqa: F401 - conv, pooling, norms, embedding, losses
 from gradviz.engine.ops._base import METHODS, REGISTRY
@@ -170,5 +172,27 @@ def _attach() -> None:
         setattr(_tensor.Tensor, name, fn)
 
 
+def _direct(op_cls: type) -> Any:
+    """Return a Tensor operator method that applies ``op_cls`` without the function layer.
+
+    ``a + b`` is the hottest call in user code; for a Tensor ``self`` the public function
+    (``ops.add``) would only forward to the same ``apply``.
+    """
+    apply = op_cls.apply  # type: ignore[attr-defined]
+
+    def method(self: Any, other: Any) -> Any:
+        return apply(self, other)
+
+    return method
+
+
+def _bind_operators() -> None:
+    t = _tensor.Tensor
+    t.__add__ = t.__radd__ = _direct(pointwise.Add)  # type: ignore[method-assign]
+    t.__mul__ = t.__rmul__ = _direct(pointwise.Mul)  # type: ignore[method-assign]
+    t.__truediv__ = _direct(pointwise.Div)  # type: ignore[method-assign]
+
+
 _tensor.ops = __import__(__name__, fromlist=["_"])
 _attach()
+_bind_operators()

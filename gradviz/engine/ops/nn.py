@@ -1107,7 +1107,8 @@ def embedding_renorm_(weight: Tensor, indices: Any, max_norm: float, norm_type: 
     norms = xp.linalg.vector_norm(rows, ord=norm_type, axis=1, keepdims=True)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), xp.ones_like(norms))
     updated = xp.asarray(w, copy=True)
-    updated[flat, ...] = rows * scale
+    # NOTE: integer-array assignment is outside the Array API standard: the backend does it.
+    backend.setitem(updated, (flat, Ellipsis), rows * scale)
     _write_buffer(weight, updated)
 
 

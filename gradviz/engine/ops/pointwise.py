@@ -104,6 +104,8 @@ class Add(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        if not ctx.needs_input_grad[1]:
+            return g, None
         return g, (g if ctx.alpha == 1 else g * ctx.alpha)
 
 
@@ -120,6 +122,8 @@ class Sub(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
+        if not ctx.needs_input_grad[1]:
+            return g, None
         return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
 
 
