@@ -540,7 +540,11 @@ def _connect(
     """Fill a new node's edges and metadata and announce it."""
     node._seq = next(_sequence)
     node.next_functions, node._in_meta = edges if edges is not None else _edges(inputs)
-    node._out_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
+    if len(outputs) == 1:
+        data = outputs[0]._data
+        node._out_meta = ((data.shape, data.dtype),)
+    else:
+        node._out_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
     if events._module_stack:
         node.module = events._module_stack[-1]
     if _anomaly["enabled"]:
@@ -774,15 +778,18 @@ def _finish(
     cls: type[Op], node: OpNode, inputs: tuple[Any, ...], out: Any, params: dict[str, Any]
 ) -> Any:
     multi = type(out) is tuple
-    outs = out if multi else (out,)
-    nondiff = cls.non_differentiable_outputs
-    tensors = []
-    for nr, o in enumerate(outs):
-        floating = o.dtype in FLOATING if type(o) is _ndarray else is_floating(o.dtype)
-        if nr in nondiff or not floating:
-            tensors.append(_make(o, False, None, 0))
-        else:
-            tensors.append(_make(o, True, node, nr))
+    if not multi and type(out) is _ndarray and out.dtype in FLOATING:
+        tensors = [_make(out, True, node, 0)]  # the common case: one floating output
+    else:
+        outs = out if multi else (out,)
+        nondiff = cls.non_differentiable_outputs
+        tensors = []
+        for nr, o in enumerate(outs):
+            floating = o.dtype in FLOATING if type(o) is _ndarray else is_floating(o.dtype)
+            if nr in nondiff or not floating:
+                tensors.append(_make(o, False, None, 0))
+            else:
+                tensors.append(_make(o, True, node, nr))
     saves = cls.saves
     if saves:
         saved = node._saved
