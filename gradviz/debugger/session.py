@@ -27,14 +27,18 @@ The debugger only reads engine state; it pauses the engine, never changes it.
 from __future__ import annotations
 
 import builtins
+import functools
 import os
+import re
+import site
 import sys
+import sysconfig
 import traceback
 import types
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -81,7 +85,7 @@ Commands (pdb's habits; an empty line repeats the last command):
   p grad_in [I]        print the gradients this node received (one per output)
   p grad_out [I]       print the gradients it produced (one per input)
   p saved [NAME]       list its saved tensors, or print one
-  w, where             the forward source line and stack that made this node
+  w, where             the lines of your code that made this node (innermost last)
   l, list              the node's neighbourhood as a small tree
   g [PATH]             render the graph so far, this node highlighted (gradviz-step.svg)
   why PARAM            why PARAM gets no gradient
@@ -320,6 +324,9 @@ class _Session:
         self.stack = stack
         self.why = why
         self.graph_path = graph_path
+        #: the stepped script's file name as its frames carry it: ``w`` shows its frames
+        #: and those they called, never the frames that ran the script.
+        self.script: str | None = None
         self.graph: nx.DiGraph | None = None
         self.breakpoints: list[Breakpoint] = []
         self._next_number = 1
@@ -688,10 +695,27 @@ class _Session:
                 "start the session with Debugger(record_stacks=True) before the forward pass."
             )
             return False
-        self._say(f"{title} was made by:")
-        frames = "".join(lines).rstrip("\n").splitlines()
-        for line in frames:
-            self._say(line)
+        frames = _parse_stack(lines)
+        if not frames:  # not traceback text (a trace written elsewhere): show it as it is
+            self._say(f"{title} was made by:")
+            for line in "".join(lines).rstrip("\n").splitlines():
+                self._say(line)
+            return False
+        starts = [k for k, f in enumerate(frames) if f.filename == self.script]
+        if starts:  # a stepped script: what ran it (the CLI, a caller of step()) is not its code
+            frames = frames[starts[0] :]
+        mine = [f for f in frames if f.filename == self.script or not _is_library(f.filename)]
+        if mine:
+            self._say(f"{title} was made by:")
+        else:
+            mine = frames
+            self._say(f"{title} was made by library code only; its whole stack:")
+        for k, frame in enumerate(mine):
+            # pdb's `where`: "> file(line)function()" marks the innermost frame, "-> source".
+            mark = ">" if k == len(mine) - 1 else " "
+            self._say(f"{mark} {_display_path(frame.filename)}({frame.lineno}){frame.name}()")
+            if frame.source:
+                self._say(f"-> {frame.source}")
         return False
 
     def _cmd_list(self, rest: str) -> bool:
@@ -1138,10 +1162,93 @@ def _brief(s: Mapping[str, Any]) -> str:
 
 
 def _forward_stack() -> list[str]:
+    """Return the current stack, the user's frames only, as ``traceback.format_list`` text."""
     frames = traceback.extract_stack()
-    package = str(Path(__file__).resolve().parent.parent)
-    keep = [f for f in frames if not str(Path(f.filename).resolve()).startswith(package)]
-    return traceback.format_list(keep)
+    return traceback.format_list([f for f in frames if not _is_library(f.filename)])
+
+
+# ---------------------------------------------------------------------------- forward stacks
+#
+# Anomaly mode keeps a node's forward stack as PyTorch does, ``traceback.format_list`` text
+# (``grad_fn.metadata["traceback_"]``); ``w`` reads the frames back from that text, keeps
+# the user's own (not the Python library's, installed packages' such as click's, nor
+# gradviz's own CLI and debugger frames) and prints them as pdb's ``where`` does.
+
+_FRAME_HEADER = re.compile(r'^ *File "(?P<file>.*)", line (?P<line>\d+), in (?P<name>.*)$')
+_CARETS = frozenset("^~ ")
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """One frame of a recorded forward stack."""
+
+    filename: str
+    lineno: int
+    name: str
+    source: str = ""
+
+
+def _parse_stack(lines: Sequence[str]) -> list[_Frame]:
+    """Read frames back from ``traceback.format_list`` text; empty when it is none.
+
+    A frame's source line is the first indented line after its header; the ``^~~~``
+    position markers of Python 3.11+ are skipped.
+    """
+    frames: list[_Frame] = []
+    for text in "".join(lines).splitlines():
+        match = _FRAME_HEADER.match(text)
+        if match:
+            frames.append(_Frame(match["file"], int(match["line"]), match["name"]))
+            continue
+        code = text.strip()
+        if frames and not frames[-1].source and code and not set(code) <= _CARETS:
+            frames[-1] = replace(frames[-1], source=code)
+    return frames
+
+
+@functools.lru_cache(maxsize=1)
+def _library_roots() -> tuple[str, ...]:
+    """Where the Python library, installed packages and gradviz itself live (real paths)."""
+    paths = sysconfig.get_paths()
+    roots = [paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    roots.extend(getattr(site, "getsitepackages", list)())
+    if site.ENABLE_USER_SITE:
+        roots.append(site.getusersitepackages())
+    roots.append(str(Path(__file__).resolve().parent.parent))  # the gradviz package
+    return tuple(sorted({os.path.realpath(root) for root in roots if root}))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_library(filename: str) -> bool:
+    """Return True for a frame of the Python library, an installed package, or gradviz.
+
+    ``<frozen runpy>`` and the like are the library's; other ``<...>`` names (``<stdin>``,
+    ``<string>``) and relative paths are the user's code.
+    """
+    if filename.startswith("<"):
+        return filename.startswith("<frozen ")
+    if not os.path.isabs(filename):
+        return False
+    real = os.path.realpath(filename)
+    if {"site-packages", "dist-packages"} & set(Path(real).parts):
+        return True
+    return any(real == root or real.startswith(root + os.sep) for root in _library_roots())
+
+
+def _display_path(filename: str) -> str:
+    """Return ``filename`` relative to the current directory when it lies below it."""
+    if filename.startswith("<") or not os.path.isabs(filename):
+        return filename
+    try:
+        cwd = os.getcwd()
+        relative = os.path.relpath(filename, cwd)
+    except (OSError, ValueError):  # no current directory; another drive (Windows)
+        return filename
+    if os.path.dirname(cwd) == cwd:  # the root directory: "/tmp/x.py" reads better
+        return filename
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return filename
+    return relative
 
 
 # ---------------------------------------------------------------------------- entry points
@@ -1199,6 +1306,7 @@ def step(
         namespace=module.__dict__,
         record_stacks=anomaly,
     )
+    debugger.session.script = str(path)
     from gradviz.autograd.anomaly import set_detect_anomaly  # noqa: PLC0415
 
     try:

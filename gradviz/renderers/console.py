@@ -36,6 +36,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.rule import Rule
@@ -568,7 +569,7 @@ def grad_table(graph: Any) -> Table:
     Returns:
         A ``rich.table.Table`` (one row saying so when no backward was recorded).
     """
-    table = Table(title=Text("gradients by node"), box=box.SIMPLE_HEAD, title_justify="left")
+    table = _titled_table("gradients by node")
     for name, justify in (
         ("#", "right"),
         ("node", "left"),
@@ -645,7 +646,7 @@ def params_table(graph: Any) -> Table:
     Returns:
         A ``rich.table.Table``.
     """
-    table = Table(title=Text("parameters"), box=box.SIMPLE_HEAD, title_justify="left")
+    table = _titled_table("parameters")
     for name, justify in (
         ("name", "left"),
         ("shape", "left"),
@@ -937,12 +938,11 @@ def model_view(info: dict[str, Any]) -> Group:
             branch.add(line)
     totals = Text(f"{n_params} parameter elements, {n_trainable} trainable")
     keys = info.get("state_dict") or []
-    listing = Table(
-        title=Text(f"state_dict: {len(keys)} keys"),
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        show_header=False,
-    )
+    title = f"state_dict: {len(keys)} key{'s' if len(keys) != 1 else ''}"
+    if not keys:
+        # NOTE: rich stretches a table without rows to the console's width: blank lines.
+        return Group(tree, totals, Text(title))
+    listing = _titled_table(title, show_header=False)
     listing.add_column("key")
     for key in keys:
         listing.add_row(Text(key))
@@ -1023,8 +1023,24 @@ def _summary_row(slot: str, target: Text | str, s: dict[str, Any] | None) -> lis
     ]
 
 
+def _titled_table(title: str, **options: Any) -> Table:
+    """Return a ``SIMPLE_HEAD`` table whose left-aligned title stays on one line.
+
+    rich wraps a table's title to the table's own width, so a narrow table (one short
+    column: ``weight``, ``bias``) printed ``state_dict: 2`` and ``keys`` on two lines.
+    ``min_width`` makes the table at least as wide as its title (up to the console's width).
+    """
+    return Table(
+        title=Text(title),
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        min_width=cell_len(title),
+        **options,
+    )
+
+
 def _grads_table(title: str, target_header: str) -> Table:
-    table = Table(title=Text(title), box=box.SIMPLE_HEAD, title_justify="left", show_edge=False)
+    table = _titled_table(title, show_edge=False)
     for name, justify in (
         ("slot", "right"),
         (target_header, "left"),

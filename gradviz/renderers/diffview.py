@@ -14,7 +14,8 @@ Picture legend (:func:`to_dot`, :func:`render`), one drawing of both graphs toge
   after``;
 - node shapes tell kinds apart: ops are plain boxes (named by PyTorch's node name),
   leaves rounded boxes (``name`` over ``(shape)``), outputs double-bordered boxes, saved
-  tensors notes;
+  tensors notes; shapes are written as the graph picture (``renderers.graphviz``, in
+  torchviz's style) writes them: ``(3, 4)``, ``(6)``, ``()``;
 - edges: grey in both graphs, green and bold when added, red and dashed when removed;
   edges of saved tensors are dotted;
 - a legend box shows the four colours; the title is the diff's one-line summary.
@@ -26,7 +27,8 @@ so.
 The console report (:func:`report`, :func:`report_text`, :func:`print_report`) is a
 summary panel, counts by op, then the changes grouped by module (added ``+`` green,
 removed ``-`` red, changed ``~`` orange), the edges added and removed, and the largest
-gradient-norm changes when the graphs carry gradients.
+gradient-norm changes when the graphs carry gradients. Its shapes are written as the other
+console views write them (``(6,)``).
 
 Output is deterministic: nodes are drawn in id order (``n0``, ``n1``, ... by number; the
 ids of graph ``b`` first, then the removed nodes of ``a``), edges in (target, source)
@@ -51,8 +53,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from gradviz._fileio import write_atomic
-from gradviz.renderers.console import make_console, to_text
-from gradviz.renderers.graphviz import NODE_ATTR, run_dot
+from gradviz.renderers.console import fmt_shape, make_console, to_text
+from gradviz.renderers.graphviz import NODE_ATTR, _shape_str, run_dot
 from gradviz.trace.diff import GraphDiff, NodeChange
 
 __all__ = [
@@ -119,20 +121,21 @@ def _id_key(node: Any) -> tuple[str, int, str]:
     return (str(node), -1, str(node))
 
 
-def _shape(shape: Any) -> str:
-    if shape is None:
-        return "?"
-    dims = tuple(shape)
-    if len(dims) == 1:
-        return f"({dims[0]},)"
-    return "(" + ", ".join(str(d) for d in dims) + ")"
-
-
-def _value(value: Any) -> str:
+def _dot_value(value: Any) -> str:
+    """Format a changed field's value for the picture: shapes as the graph picture has them."""
     if value is None:
         return "None"
     if isinstance(value, (tuple, list)):
-        return _shape(value)
+        return _shape_str(value)
+    return str(value)
+
+
+def _text_value(value: Any) -> str:
+    """Format a changed field's value for the report: shapes as the console views have them."""
+    if value is None:
+        return "None"
+    if isinstance(value, (tuple, list)):
+        return fmt_shape(value)
     return str(value)
 
 
@@ -235,11 +238,14 @@ def _node_label(
     g = d.b if graph == "b" else d.a
     data = g.nodes[node]
     lines = [_title(data)]
-    if data.get("kind") != "op" or status == "removed" or status == "added":
-        lines.append(_shape(data.get("shape")))
+    shape = data.get("shape")
+    # NOTE: the graph picture's shape formatter (torchviz's ``(6)``), so a diff picture
+    # and a graph picture of the same model label the same tensor alike.
+    if shape is not None and (data.get("kind") != "op" or status in ("removed", "added")):
+        lines.append(_shape_str(shape))
     if status == "changed":
         for name, before, after in changes[node].fields:
-            lines.append(f"{name}: {_value(before)} -> {_value(after)}")
+            lines.append(f"{name}: {_dot_value(before)} -> {_dot_value(after)}")
     return "\n".join(lines)
 
 
@@ -476,7 +482,7 @@ def _node_text(g: Any, node: str, *, with_module: bool = False) -> str:
     if with_module and data.get("module"):
         parts.append(f"@{data['module']}")
     if data.get("shape") is not None:
-        parts.append(_shape(data["shape"]))
+        parts.append(fmt_shape(data["shape"]))
     if data.get("dtype"):
         parts.append(str(data["dtype"]))
     return " ".join(parts)
@@ -504,7 +510,8 @@ def _grouped_changes(d: GraphDiff, color: bool, limit: int | None) -> list[Rende
         if change.a != change.b:
             head = f"{change.a} -> {head}"
         fields = "; ".join(
-            f"{name} {_value(before)} -> {_value(after)}" for name, before, after in change.fields
+            f"{name} {_text_value(before)} -> {_text_value(after)}"
+            for name, before, after in change.fields
         )
         put(_module_of(d.b, change.b), 2, _line("~", f"{head}: {fields}", color))
     out: list[RenderableType] = []

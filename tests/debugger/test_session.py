@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -326,6 +329,128 @@ def test_record_stacks_without_anomaly_mode() -> None:
     text = _text(buffer)
     assert "SqrtBackward0 [n2] was made by:" in text
     assert "y = x.sqrt()  # the line `w` must show" in text
+
+
+WHERE_MODULE = """\
+import gradviz
+
+
+def scaled(x):
+    return x * 3.0  # made in a user module
+"""
+
+WHERE_SCRIPT = """\
+import gradviz
+from where_helper import scaled
+
+
+def main():
+    x = gradviz.tensor([1.0, 2.0], requires_grad=True)
+    loss = scaled(x).sum()
+    loss.backward()
+
+
+main()
+"""
+
+
+def _where_script(folder: Path) -> Path:
+    (folder / "where_helper.py").write_text(WHERE_MODULE)
+    script = folder / "where_script.py"
+    script.write_text(WHERE_SCRIPT)
+    return script
+
+
+def _where_block(text: str, title: str) -> list[str]:
+    """The lines ``w`` printed for ``title``, up to the next prompt."""
+    lines = text.splitlines()
+    start = lines.index(f"{title} was made by:")
+    end = next(k for k in range(start, len(lines)) if lines[k].startswith("(gradviz)"))
+    return lines[start + 1 : end]
+
+
+def test_where_under_anomaly_shows_only_the_users_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradviz.debugger import step
+
+    script = _where_script(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    console, buffer = _console()
+    try:
+        step(script.resolve(), commands="w;s;w;c", console=console, anomaly=True)
+    finally:
+        sys.modules.pop("where_helper", None)
+    text = _text(buffer)
+    # pdb's `where`: outermost first, "> " on the innermost frame, "-> " before its line,
+    # paths relative to the current directory; pytest's, pluggy's and gradviz's frames
+    # (the debugger's exec of the script) are left out.
+    assert _where_block(text, "SumBackward0 [n3]") == [
+        "  where_script.py(11)<module>()",
+        "-> main()",
+        "> where_script.py(7)main()",
+        "-> loss = scaled(x).sum()",
+    ]
+    assert _where_block(text, "MulBackward0 [n2]") == [
+        "  where_script.py(11)<module>()",
+        "-> main()",
+        "  where_script.py(7)main()",
+        "-> loss = scaled(x).sum()",
+        "> where_helper.py(5)scaled()",
+        "-> return x * 3.0  # made in a user module",
+    ]
+    for library in ("_pytest", "pluggy", "gradviz/", "session.py", "File "):
+        assert library not in text
+
+
+def test_where_from_the_command_line_leaves_out_click_runpy_and_gradviz(tmp_path: Path) -> None:
+    script = _where_script(tmp_path)
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-m", "gradviz", "step", "--anomaly", "-c", "w;c", str(script)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root), "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    where = _where_block(result.stdout, "SumBackward0 [n3]")
+    assert where == [
+        "  where_script.py(11)<module>()",
+        "-> main()",
+        "> where_script.py(7)main()",
+        "-> loss = scaled(x).sum()",
+    ]
+    for library in ("click", "runpy", "gradviz/cli", "gradviz/debugger", "__main__"):
+        assert library not in result.stdout
+
+
+def test_where_over_a_trace_with_stacks_of_other_shapes() -> None:
+    graph = nan_graph()
+    library = [
+        '  File "<frozen runpy>", line 88, in _run_code\n',
+        f'  File "{Path(os.__file__)}", line 10, in fake\n    fake()\n    ^^^^^^\n',
+    ]
+    graph.nodes["n6"]["traceback"] = library
+    graph.nodes["n5"]["traceback"] = ["made by a notebook cell 3\n"]
+    user = '  File "/elsewhere/train.py", line 4, in <module>\n    y = f(x)\n        ~^^^\n'
+    graph.nodes["n3"]["traceback"] = library + [user]
+    console, buffer = _console()
+    replay(graph, commands="w;s;w;s;w;c", console=console)
+    text = _text(buffer)
+    # Library frames only: nothing is hidden; the whole stack says so.
+    assert "SumBackward0 [n6] was made by library code only; its whole stack:" in text
+    assert f"> {Path(os.__file__)}(10)fake()\n-> fake()\n" in text
+    assert "^^^" not in text and "~^" not in text
+    # Text that is no Python stack is shown as it is.
+    assert "MulBackward0 [n5] was made by:\nmade by a notebook cell 3\n" in text
+    # A path outside the current directory stays absolute.
+    assert _where_block(text, "AccumulateGrad [n3]") == [
+        "> /elsewhere/train.py(4)<module>()",
+        "-> y = f(x)",
+    ]
 
 
 def test_graph_command_renders_with_highlight(tmp_path: Path) -> None:

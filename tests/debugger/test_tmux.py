@@ -157,6 +157,8 @@ def test_quit_on_a_terminal_stops_the_backward(screen_for) -> None:  # type: ign
     screen.type("w")
     where = screen.wait_for(r"distance = \(d \* d\)\.sum\(\)\.sqrt\(\)", prompt=True)
     assert "SqrtBackward0 [n7] was made by:" in where
+    assert re.search(r"^> /\S+/nan_norm\.py\(6\)<module>\(\)$", where, re.MULTILINE)
+    assert "click" not in where and "gradviz/cli" not in where and "<string>" not in where
     screen.type("s")
     screen.wait_for(r"\[2/6\] SumBackward0 \[n6\] \(about to run\)", prompt=True)
     screen.type("q")

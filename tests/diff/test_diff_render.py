@@ -94,6 +94,34 @@ def test_dot_golden_and_deterministic() -> None:
     assert_golden("diff/small_pair.dot", source)
 
 
+def _affine(n: int, *, tanh: bool = False) -> nx.DiGraph:
+    """``(w * 2 + b).sum()`` with 1-D leaves of ``n`` elements, optionally through tanh."""
+    w = gv.ones(n, requires_grad=True)
+    b = gv.zeros(n, requires_grad=True)
+    h = w * 2.0 + b
+    if tanh:
+        h = h.tanh()
+    return gv.trace.capture(h.sum(), params={"w": w, "b": b})
+
+
+def test_picture_writes_shapes_as_the_graph_picture_does() -> None:
+    from gradviz.renderers import graphviz as graph_picture
+
+    a, b = _affine(6), _affine(6, tanh=True)
+    source = diffview.render_dot(diff(a, b))
+    assert 'b_n1 [label="w\\l(6)\\l"' in source
+    assert 'b_n6 [label="TanhBackward0\\l(6)\\l"' in source  # the added op
+    assert "(6,)" not in source
+    graph_source = graph_picture.render_dot(b)
+    assert 'n1 [label="w\n(6)"' in graph_source and "(6,)" not in graph_source
+    grown = diff(_affine(6), _affine(8))
+    picture = diffview.render_dot(grown)
+    assert 'b_n1 [label="w\\l(8)\\lshape: (6) -> (8)\\l"' in picture
+    assert "(6,)" not in picture and "(8,)" not in picture
+    # The console report keeps the console views' tuple form.
+    assert "~ n1 w: shape (6,) -> (8,)" in diffview.report_text(grown)
+
+
 def test_identical_diff_is_all_grey() -> None:
     g = captured_dynamic(1)
     source = diffview.render_dot(diff(g, g), legend=False)

@@ -363,3 +363,35 @@ def test_model_view_of_a_real_module_golden() -> None:
     inspect(model, console=make_console(buffer, width=100))
     assert_golden("console/model_view_sequential.txt", to_text(model_view(info)))
     assert buffer.getvalue().count("trainable") >= 5
+
+
+def test_model_view_title_of_a_narrow_key_list_stays_on_one_line() -> None:
+    import gradviz
+
+    info = describe_model(gradviz.nn.Linear(2, 2))
+    assert info["state_dict"] == ["weight", "bias"]
+    text = to_text(model_view(info))
+    assert_golden("console/model_view_tiny.txt", text)
+    lines = text.splitlines()
+    assert "state_dict: 2 keys" in lines
+    assert not any(line in ("state_dict", ": 2 keys", "keys") for line in lines)
+
+
+def test_model_view_singular_and_empty_state_dict() -> None:
+    one = {
+        "type": "Scale",
+        "modules": [
+            {
+                "path": "",
+                "type": "Scale",
+                "parameters": [{"name": "w", "shape": (), "dtype": "float32", "trainable": True}],
+                "buffers": [],
+            }
+        ],
+        "state_dict": ["w"],
+    }
+    assert to_text(model_view(one)).splitlines()[-4:] == ["state_dict: 1 key", "", "  w", ""]
+    empty = {"type": "Identity", "modules": [], "state_dict": []}
+    assert to_text(model_view(empty)) == (
+        "Identity\n0 parameter elements, 0 trainable\nstate_dict: 0 keys\n"
+    )

@@ -1,0 +1,1 @@
+"""Tutorial programs run on gradviz and PyTorch."""
