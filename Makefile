@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HYPOTHESIS_PROFILE ?= dev
 export HYPOTHESIS_PROFILE
 
-.PHONY: venv graphviz demo test lint bench docs clean
+.PHONY: venv graphviz demo test lint typecheck bench docs clean
 
 venv: $(STAMP)
 
@@ -43,9 +43,10 @@ test: graphviz venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy gradviz
 	$(BIN)/lint-imports
+
+typecheck: venv
+	$(BIN)/mypy gradviz
 
 docs: graphviz venv
 	$(BIN)/python -m samples.regenerate

@@ -186,7 +186,7 @@ def run(quick: bool) -> dict[str, Any]:
         per round], "build_seconds": time to build both graphs, "added": n, "removed": n,
         "changed": n, "identical": bool}``.
     """
-    from gradviz.trace.diff import diff  # noqa: PLC0415 - time the import separately
+    from gradviz.trace.diff import diff
 
     blocks = QUICK_BLOCKS if quick else FULL_BLOCKS
     rounds = 2 if quick else 5

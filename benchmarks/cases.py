@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from typing import Any
 
@@ -56,7 +55,9 @@ def chain_200(quick: bool, measure: Any, wall: Any, Result: Any) -> list[Any]:  
             g = g * np.float32(1.001)
 
     inner = 5 if quick else 20
-    samples = measure({"gradviz": make(gv), "torch": make(torch), "numpy": run_numpy}, _rounds(quick), inner)
+    samples = measure(
+        {"gradviz": make(gv), "torch": make(torch), "numpy": run_numpy}, _rounds(quick), inner
+    )
     return [
         Result(
             "chain of 200 tiny ops, fwd+bwd (per op)",
@@ -87,9 +88,11 @@ def _mlp_data(batch: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
 def _mlp_framework(mod: Any, batch: int) -> Any:
     x, y, params = _mlp_data(batch)
     nn = mod.nn
-    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+    model = nn.Sequential(
+        nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+    )
     with mod.no_grad():
-        for p, v in zip(model.parameters(), params):
+        for p, v in zip(model.parameters(), params, strict=True):
             p.copy_(mod.from_numpy(v.copy()))
     opt = mod.optim.SGD(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
@@ -148,7 +151,11 @@ def mlp_step(quick: bool, measure: Any, wall: Any, Result: Any) -> list[Any]:  #
 
     out = []
     for batch, target in ((64, "gradviz/numpy <= 1.1x"), (512, "gradviz/numpy <= 1.05x")):
-        impls = {"gradviz": _mlp_framework(gv, batch), "torch": _mlp_framework(torch, batch), "numpy": _mlp_numpy(batch)}
+        impls = {
+            "gradviz": _mlp_framework(gv, batch),
+            "torch": _mlp_framework(torch, batch),
+            "numpy": _mlp_numpy(batch),
+        }
         samples = measure(impls, _rounds(quick), 3 if quick else 10)
         out.append(Result(f"MLP SGD step, batch {batch}", "ms", 1e3, samples, target=target))
     return out
@@ -164,9 +171,19 @@ def record_overhead(quick: bool, measure: Any, wall: Any, Result: Any) -> list[A
         with gv.trace.record():
             step()
 
-    samples = measure({"no listener": step, "record()": recorded}, _rounds(quick), 3 if quick else 10)
+    samples = measure(
+        {"no listener": step, "record()": recorded}, _rounds(quick), 3 if quick else 10
+    )
     samples["gradviz"] = samples.pop("record()")
-    return [Result("record() on the MLP step (gradviz = recorded)", "ms", 1e3, samples, target="overhead < 10%")]
+    return [
+        Result(
+            "record() on the MLP step (gradviz = recorded)",
+            "ms",
+            1e3,
+            samples,
+            target="overhead < 10%",
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------- cross-entropy
@@ -203,8 +220,20 @@ def softmax_ce(quick: bool, measure: Any, wall: Any, Result: Any) -> list[Any]: 
         g[rows, target] -= 1
         g /= 4096
 
-    samples = measure({"gradviz": make(gv), "torch": make(torch), "numpy": run_numpy}, _rounds(quick), 2 if quick else 5)
-    return [Result("softmax cross-entropy (4096, 1000) fwd+bwd", "ms", 1e3, samples, target="gradviz/numpy <= 1.0x")]
+    samples = measure(
+        {"gradviz": make(gv), "torch": make(torch), "numpy": run_numpy},
+        _rounds(quick),
+        2 if quick else 5,
+    )
+    return [
+        Result(
+            "softmax cross-entropy (4096, 1000) fwd+bwd",
+            "ms",
+            1e3,
+            samples,
+            target="gradviz/numpy <= 1.0x",
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------- memory
@@ -229,7 +258,15 @@ def peak_memory(quick: bool, measure: Any, wall: Any, Result: Any) -> list[Any]:
                 env=env,
             )
             samples[impl].append(float(out.stdout.strip()))
-    return [Result("peak extra memory, MLP step batch 512", "MB", 1e-6, samples, target="gradviz/numpy <= 1.1x")]
+    return [
+        Result(
+            "peak extra memory, MLP step batch 512",
+            "MB",
+            1e-6,
+            samples,
+            target="gradviz/numpy <= 1.1x",
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------- tools
@@ -264,7 +301,9 @@ def dot_per_node(quick: bool, measure: Any, wall: Any, Result: Any) -> list[Any]
             warnings.simplefilter("ignore")
             _ = torchviz.make_dot(ty).source
 
-    samples = measure({"gradviz": lambda: gv.make_dot(gy).source, "torchviz": torchviz_dot}, _rounds(quick), 1)
+    samples = measure(
+        {"gradviz": lambda: gv.make_dot(gy).source, "torchviz": torchviz_dot}, _rounds(quick), 1
+    )
     return [Result("graph → DOT source (per node)", "µs", 1e6 / nodes, samples)]
 
 
@@ -274,7 +313,9 @@ def diff_100k(quick: bool, measure: Any, wall: Any, Result: Any) -> list[Any]:  
 
     info = bench_diff.run(quick)
     samples = {"gradviz": list(info["seconds"])}
-    return [Result(f"diff of two {info['nodes']:,}-node graphs", "s", 1.0, samples, target="about 1 s")]
+    return [
+        Result(f"diff of two {info['nodes']:,}-node graphs", "s", 1.0, samples, target="about 1 s")
+    ]
 
 
 def startup(quick: bool, measure: Any, wall: Any, Result: Any) -> list[Any]:  # noqa: N803
@@ -293,4 +334,13 @@ def startup(quick: bool, measure: Any, wall: Any, Result: Any) -> list[Any]:  # 
     ]
 
 
-ALL = [chain_200, mlp_step, softmax_ce, peak_memory, record_overhead, dot_per_node, diff_100k, startup]
+ALL = [
+    chain_200,
+    mlp_step,
+    softmax_ce,
+    peak_memory,
+    record_overhead,
+    dot_per_node,
+    diff_100k,
+    startup,
+]

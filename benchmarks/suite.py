@@ -15,8 +15,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,9 @@ class Result:
         return f"{min(xs) * self.scale:.3g}–{max(xs) * self.scale:.3g}"
 
 
-def measure(impls: dict[str, Callable[[], Any]], rounds: int, inner: int, warmup: int = 2) -> dict[str, list[float]]:
+def measure(
+    impls: dict[str, Callable[[], Any]], rounds: int, inner: int, warmup: int = 2
+) -> dict[str, list[float]]:
     """Time each callable ``rounds`` times (``inner`` calls per sample), interleaved."""
     for fn in impls.values():
         for _ in range(warmup):
@@ -89,7 +92,8 @@ def _print(results: list[Result]) -> None:
             ratio = ""
             if base is not None and impl != "gradviz" and r.median(impl) > 0:
                 ratio = f"gradviz/{impl} = {r.median('gradviz') / r.median(impl):.2f}x"
-            print(f"{r.case:<44} {impl:<12} {r.median(impl):>9.3f} {r.unit:<3}{r.spread(impl):>19}   {ratio}")
+            value = f"{r.median(impl):>9.3f} {r.unit:<3}{r.spread(impl):>19}"
+            print(f"{r.case:<44} {impl:<12} {value}   {ratio}")
         if r.target:
             print(f"{'':<44} target: {r.target}")
         if r.note:
@@ -100,15 +104,21 @@ def _print(results: list[Result]) -> None:
 def main(argv: list[str]) -> int:
     """Run the suite and print the table; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="few rounds, small sizes where possible")
-    parser.add_argument("--only", action="append", default=[], help="run only cases whose name contains this")
+    parser.add_argument(
+        "--quick", action="store_true", help="few rounds, small sizes where possible"
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], help="run only cases whose name contains this"
+    )
     args = parser.parse_args(argv)
     import torch  # the oracle; benchmarks are the one place that imports it beside tests
 
     threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
     torch.set_num_threads(threads)
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, torch {torch.__version__}, "
-          f"threads pinned to {threads} (GRADVIZ_BENCH_THREADS), quick={args.quick}")
+    print(
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, torch {torch.__version__}, "
+        f"threads pinned to {threads} (GRADVIZ_BENCH_THREADS), quick={args.quick}"
+    )
     selected = [c for c in cases.ALL if not args.only or any(s in c.__name__ for s in args.only)]
     results = []
     failed = []

@@ -12,7 +12,7 @@ reached every node: the gradients are 3, 2 and 1, exact in floating point).
 
 Run: ``python samples/01_leaf_and_ops.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

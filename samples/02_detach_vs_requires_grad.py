@@ -17,7 +17,7 @@ Pictures: ``02_requires_grad_false``, ``02_x_computed``, ``02_detach``.
 
 Run: ``python samples/02_detach_vs_requires_grad.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ Pictures: ``03_linear_function`` (all inputs require grad) and
 
 Run: ``python samples/03_custom_function.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

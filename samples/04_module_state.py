@@ -16,7 +16,7 @@ Picture: ``04_module_state`` (the graph of ``model(x).sum()``, with saved tensor
 
 Run: ``python samples/04_module_state.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ Picture: ``05_hooks``.
 
 Run: ``python samples/05_hooks.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ then 6.
 
 Run: ``python samples/06_grad_accumulation.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

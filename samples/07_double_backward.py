@@ -19,7 +19,7 @@ Pictures: ``07_double_backward`` and ``07_grad_has_a_graph``.
 
 Run: ``python samples/07_double_backward.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ depth 2: the second use of the middle layer is added, in green).
 
 Run: ``python samples/08_dynamic_net_diff.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

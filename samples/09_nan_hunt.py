@@ -19,7 +19,7 @@ Picture: ``09_nan_hunt``.
 
 Run: ``python samples/09_nan_hunt.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

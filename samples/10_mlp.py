@@ -11,7 +11,7 @@ Picture: ``mlp`` (the README's picture).
 
 Run: ``python samples/10_mlp.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ Picture: ``11_small_cnn``.
 
 Run: ``python samples/11_small_cnn.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ Pictures: ``12_transformer_block`` and ``12_transformer_block_folded``.
 
 Run: ``python samples/12_transformer_block.py [--out DIR] [--fast]``
 """
-# ruff: noqa: N999 - the tour's samples are numbered in reading order
+
 
 from __future__ import annotations
 

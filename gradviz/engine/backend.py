@@ -216,17 +216,17 @@ def _indexed(kind: str, index: int) -> Device:
 
 
 class CudaProbe(NamedTuple):
-    """What :func:`cuda_probe` found: the CuPy module, the GPU count, and any problem.
+    """What :func:`cuda_probe` found: the CuPy module, how many GPUs, and any problem.
 
     Attributes:
         cupy: the CuPy module, or None when it is missing or cannot be imported.
-        count: the number of usable CUDA GPUs (0 when there is a problem).
+        gpus: the number of usable CUDA GPUs (0 when there is a problem).
         problem: why CUDA cannot be used (first line: what; then ``Fix: ...``), or None.
         cause: the exception behind ``problem``, or None.
     """
 
     cupy: Any
-    count: int
+    gpus: int
     problem: str | None
     cause: BaseException | None
 
@@ -304,11 +304,11 @@ def _import_cupy(dev: Device) -> Any:
     if probe.problem is not None:
         raise DeviceError(f"cannot use {dev}: {probe.problem}") from probe.cause
     index = dev.index or 0
-    if index >= probe.count:
+    if index >= probe.gpus:
         raise DeviceError(
             f"CUDA error: invalid device ordinal: {dev} was asked for, but this machine has "
-            f"{probe.count} CUDA device{'s' if probe.count != 1 else ''} "
-            f"(cuda:0 to cuda:{probe.count - 1}).\n"
+            f"{probe.gpus} CUDA device{'s' if probe.gpus != 1 else ''} "
+            f"(cuda:0 to cuda:{probe.gpus - 1}).\n"
             "Fix: use one of those ordinals (gradviz.cuda.device_count() says how many)."
         )
     return _cupy_namespace(probe.cupy)

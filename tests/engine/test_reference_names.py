@@ -1,13 +1,12 @@
 """Every expression measured on PyTorch 2.13 builds the same graph, name for name, in gradviz.
 
-The cases come from ``../shared/reference/pytorch-grad-fn-names.json``: each ``source`` is
+The cases come from ``tests/reference/pytorch-grad-fn-names.json``: each ``source`` is
 run with ``torch`` bound to gradviz, and the graph below ``y`` is compared with PyTorch's.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,8 @@ import pytest
 
 import gradviz
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "pytorch-grad-fn-names.json"
-CASES = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else []
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "pytorch-grad-fn-names.json"
+CASES = json.loads(REFERENCE.read_text())
 
 # Constructs that gradviz does not provide; each case still has to parse as PyTorch code.
 UNSUPPORTED: dict[str, str] = {
@@ -47,7 +46,6 @@ def _namespace() -> dict[str, Any]:
     return ns
 
 
-@pytest.mark.skipif(not CASES, reason="reference file not present")
 @pytest.mark.parametrize("case", CASES, ids=[c["label"] for c in CASES])
 def test_graph_matches_pytorch(case: dict[str, Any]) -> None:
     if case["label"] in UNSUPPORTED:
@@ -56,7 +54,7 @@ def test_graph_matches_pytorch(case: dict[str, Any]) -> None:
     gradviz.manual_seed(0)
     if "nn" not in ns and ("nn." in case["source"] or "F." in case["source"]):
         pytest.skip("gradviz.nn not built yet")
-    exec(case["source"], ns)  # noqa: S102 - reference programs shipped with the repository
+    exec(case["source"], ns)
     y = ns["y"]
     expected = case.get("graph")
     if expected is None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from gradviz.engine import tensor as _tensor
 from gradviz.engine.ops import nn  # noqa: F401 - conv, pooling, norms, embedding, losses
+from gradviz.engine.ops import pointwise as _pointwise
 from gradviz.engine.ops._base import METHODS, REGISTRY
 from gradviz.engine.ops.linalg import addmm, bmm, dot, matmul, mm, mv, outer
 from gradviz.engine.ops.pointwise import (
@@ -188,9 +189,9 @@ def _direct(op_cls: type) -> Any:
 
 def _bind_operators() -> None:
     t = _tensor.Tensor
-    t.__add__ = t.__radd__ = _direct(pointwise.Add)  # type: ignore[method-assign]
-    t.__mul__ = t.__rmul__ = _direct(pointwise.Mul)  # type: ignore[method-assign]
-    t.__truediv__ = _direct(pointwise.Div)  # type: ignore[method-assign]
+    t.__add__ = t.__radd__ = _direct(_pointwise.Add)  # type: ignore[method-assign]
+    t.__mul__ = t.__rmul__ = _direct(_pointwise.Mul)  # type: ignore[method-assign]
+    t.__truediv__ = _direct(_pointwise.Div)  # type: ignore[method-assign]
 
 
 _tensor.ops = __import__(__name__, fromlist=["_"])

@@ -1118,8 +1118,11 @@ def embedding_renorm_(weight: Tensor, indices: Any, max_norm: float, norm_type: 
 def _nll_targets(
     xp: Any, x: Any, target: Any, weight: Any, ignore_index: int
 ) -> tuple[Any, Any, Any]:
-    """Return ``(valid, safe, w_t)``: which targets count, targets with ignored ones set to
-    class 0, and each target's class weight (0 where ignored)."""
+    """Return ``(valid, safe, w_t)`` for class-index targets.
+
+    ``valid``: which targets count; ``safe``: targets with ignored ones set to class 0;
+    ``w_t``: each target's class weight (0 where ignored).
+    """
     valid = target != ignore_index
     safe = xp.where(valid, target, xp.zeros_like(target))
     if weight is None:

@@ -7,9 +7,9 @@ from collections import namedtuple
 from typing import Any
 
 from gradviz.engine import backend
+from gradviz.engine.dtypes import is_bool, is_floating
 from gradviz.engine.function import _NULL_CTX
 from gradviz.engine.grad_mode import _grad_enabled
-from gradviz.engine.dtypes import is_bool, is_floating
 from gradviz.engine.ops import pointwise as P  # noqa: N812 - short module aliases
 from gradviz.engine.ops import shape as S  # noqa: N812
 from gradviz.engine.ops._base import Op, Tensor, const, norm_dim, norm_dims, register
