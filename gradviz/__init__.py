@@ -24,7 +24,13 @@ from typing import Any
 
 from gradviz import autograd
 from gradviz.engine import ops as _ops
-from gradviz.engine.backend import Device, default_device, device, set_default_device
+from gradviz.engine.backend import (
+    Device,
+    default_device,
+    device,
+    get_default_device,
+    set_default_device,
+)
 from gradviz.engine.creation import (
     arange,
     as_tensor,
@@ -107,7 +113,7 @@ def numel(input: Tensor) -> builtins.int:  # noqa: A002
     return input.numel()
 
 
-_LAZY_MODULES = ("nn", "optim", "trace", "renderers", "debugger", "cli", "cuda", "utils")
+_LAZY_MODULES = ("nn", "optim", "trace", "renderers", "debugger", "cli", "cuda")
 _LAZY_NAMES = {
     "make_dot": "gradviz.renderers.graphviz",
     "render": "gradviz.renderers.graphviz",
@@ -132,6 +138,7 @@ __all__ = [
     "bool",
     "contiguous_format",
     "default_device",
+    "get_default_device",
     "device",
     "double",
     "dtype",

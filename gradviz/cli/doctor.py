@@ -1,9 +1,12 @@
 """``gradviz doctor``: what is installed and usable, and what to fix.
 
 Required: Python 3.10+, numpy, networkx, graphviz (the Python package), rich, click, and
-Graphviz's ``dot`` program on PATH. Optional: CuPy and a CUDA GPU (``device="cuda"``),
-and torch (only the test suite uses it, as its reference). The exit status is 0 when
-everything required is present and 1 otherwise.
+Graphviz's ``dot`` program on PATH. Optional: CuPy and a CUDA GPU (``device="cuda"``;
+``pip install 'gradviz[cuda]'`` for CUDA 12, ``pip install cupy-cuda13x`` for CUDA 13),
+and torch (only the test suite uses it, as its reference). The ``cupy`` and ``gpu`` lines
+say which piece of CUDA support is missing (CuPy, a working CuPy install, a GPU or its
+driver) and how to fix it. The exit status is 0 when everything required is present and
+1 otherwise; CUDA never changes it.
 """
 
 from __future__ import annotations
@@ -75,31 +78,73 @@ def _dot() -> Check:
     return Check("dot", f"{match.group(1)} ({exe})", True, True)
 
 
-def _cuda() -> list[Check]:
-    version = _version("cupy") or next(
-        (v for v in (_version("cupy-cuda12x"), _version("cupy-cuda13x")) if v), None
-    )
-    if version is None and importlib.util.find_spec("cupy") is None:
-        return [
-            Check(
-                "cupy",
-                "not installed (optional, for NVIDIA GPUs: pip install 'gradviz[cuda]')",
-                True,
-                False,
-            ),
-            Check("gpu", "not usable without CuPy", True, False),
-        ]
-    from gradviz.cuda import device_count, why_unavailable  # noqa: PLC0415 - imports CuPy
+def _cupy_version() -> str | None:
+    for distribution in ("cupy-cuda12x", "cupy-cuda13x", "cupy", "cupy-cuda11x"):
+        version = _version(distribution)
+        if version is not None:
+            return f"{version} ({distribution})"
+    return None
 
-    cupy = Check("cupy", version or "installed", True, False)
-    problem = why_unavailable()
-    if problem is not None:
-        return [cupy, Check("gpu", f"not usable: {problem}", True, False)]
-    count = device_count()
-    return [
-        cupy,
-        Check("gpu", f"{count} CUDA device{'s' if count != 1 else ''} usable", True, False),
-    ]
+
+def _cuda() -> list[Check]:
+    """Two lines: is CuPy importable, and is a CUDA GPU usable (both optional).
+
+    Each line that reports a problem says which piece is missing (CuPy, a working CuPy
+    install, a GPU or its driver) and how to fix it; the CPU works either way.
+    """
+    from gradviz.engine.backend import cuda_probe  # noqa: PLC0415 - may import CuPy
+
+    probe = cuda_probe()
+    if probe.cupy is None:
+        missing = isinstance(probe.cause, ModuleNotFoundError) and probe.cause.name == "cupy"
+        if missing:
+            found = (
+                "not installed (optional, for NVIDIA GPUs: pip install 'gradviz[cuda]' for "
+                "CUDA 12, pip install cupy-cuda13x for CUDA 13)"
+            )
+            fix = None
+        else:
+            what, _, fix = (probe.problem or "CuPy cannot be imported").partition("\nFix: ")
+            found = f"broken: {what}  -> fix: {fix}"
+        return [
+            Check("cupy", found, True, False, fix or None),
+            Check(
+                "gpu", "none usable without CuPy (device='cuda' raises; the CPU works)", True, False
+            ),
+        ]
+    version = _cupy_version() or str(getattr(probe.cupy, "__version__", "installed"))
+    cupy = Check("cupy", version, True, False)
+    if probe.problem is not None:
+        what, _, fix = probe.problem.partition("\nFix: ")
+        return [
+            cupy,
+            Check("gpu", f"none usable: {what}  -> fix: {fix}", True, False, fix or None),
+        ]
+    return [cupy, Check("gpu", _describe_gpus(probe.cupy, probe.gpus), True, False)]
+
+
+def _describe_gpus(cupy: object, count: int) -> str:
+    """``"1 CUDA device usable: cuda:0 NVIDIA H100 (compute 9.0); CUDA runtime 12.8"``."""
+    from gradviz import cuda  # noqa: PLC0415 - imported with CuPy only
+
+    names = []
+    for i in range(count):
+        try:
+            major, minor = cuda.get_device_capability(i)
+            names.append(f"cuda:{i} {cuda.get_device_name(i)} (compute {major}.{minor})")
+        except Exception as err:  # noqa: BLE001 - a query failing is itself the report
+            names.append(f"cuda:{i} (properties unreadable: {err})")
+    runtime = getattr(getattr(cupy, "cuda", None), "runtime", None)
+    versions = []
+    for label, query in (("CUDA runtime", "runtimeGetVersion"), ("driver", "driverGetVersion")):
+        try:
+            number = int(getattr(runtime, query)())
+        except Exception:  # noqa: BLE001 - versions are extra information only
+            continue
+        versions.append(f"{label} {number // 1000}.{number % 1000 // 10}")
+    plural = "s" if count != 1 else ""
+    text = f"{count} CUDA device{plural} usable: " + ", ".join(names)
+    return text + (f"; {', '.join(versions)}" if versions else "")
 
 
 def _torch() -> Check:

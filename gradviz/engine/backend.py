@@ -10,8 +10,9 @@ a thin compatibility layer that adds the few Array API names older CuPy releases
 kernels written against the standard run on every CuPy release gradviz supports.
 
 Invariants: ``namespace(a)`` is the namespace kernels must use for ``a``, and
-``device.xp`` is the same object for every array on ``device``. Nothing here moves data
-between devices except :func:`transfer`, :func:`to_host` and :func:`from_host`.
+``device.xp`` is the same object for every array on ``device``. Data crosses devices only
+in :func:`transfer`, :func:`to_host`, :func:`host_copy`, :func:`from_host` and
+:func:`full_on` (which fills an array on the host for the strict device).
 """
 
 from __future__ import annotations

@@ -516,7 +516,8 @@ def _edges(inputs: tuple[Any, ...]) -> tuple[tuple[tuple[Any, int], ...], tuple[
             fn = x._grad_fn
             if fn is not None:
                 edges.append((fn, x._output_nr))
-            elif x._base is None:
+            elif x._base is None or not x._base._requires_grad:
+                # a leaf (a view of a tensor that needs no grad is a leaf of its own)
                 edges.append((x._grad_accumulator(), 0))
             else:  # a view taken under no_grad: no path to its root, and no .grad of its own
                 edges.append((None, 0))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gradviz.engine import backend
 from gradviz.engine.backend import to_host
 from gradviz.engine.creation import empty
 from gradviz.engine.printing import tensor_repr
@@ -73,7 +74,7 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        result = type(self)(_make(self._data.copy(), False, None, 0), self._requires_grad)
+        result = type(self)(_make(backend.copy(self._data), False, None, 0), self._requires_grad)
         _copy_name(self, result)
         memo[id(self)] = result
         return result

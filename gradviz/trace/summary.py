@@ -96,7 +96,7 @@ def host_copy(value: Any) -> np.ndarray:
         the user asked for values).
     """
     data = value._data if isinstance(value, Tensor) else value
-    return np.array(backend.to_host(data), copy=True)
+    return backend.host_copy(data)  # one copy: a GPU download is already a new array
 
 
 def _floats(xp: Any, scalars: list[Any]) -> list[float]:

@@ -1490,3 +1490,21 @@ def test_grad_of_broadcast_backward_is_writable_and_accumulates() -> None:
     x.sum().backward()
     x.sum().backward()
     assert x.grad.tolist() == [[2.0] * 3] * 2
+
+
+def test_view_of_a_plain_tensor_made_to_require_grad_is_a_leaf() -> None:
+    x = gradviz.arange(12.0).reshape(3, 4).requires_grad_()
+    assert x.is_leaf
+    x.sum().backward()
+    assert x.grad is not None
+    assert x.grad.tolist() == [[1.0] * 4] * 3
+
+
+def test_deepcopy_of_a_parameter_copies_its_data() -> None:
+    import copy
+
+    p = gradviz.nn.Parameter(gradviz.ones(2))
+    q = copy.deepcopy(p)
+    q.data.add_(1)
+    assert p.tolist() == [1.0, 1.0]
+    assert q.tolist() == [2.0, 2.0]

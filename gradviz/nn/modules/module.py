@@ -680,9 +680,14 @@ class Module:
 
         Accepts ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` and the
         keywords ``device=``, ``dtype=``. A dtype applies to floating-point tensors only.
+        Parameters stay the same objects (an optimizer built before the move still holds
+        them); their data and gradients move, and buffers are replaced by moved copies.
 
         Raises:
             TypeError: the dtype is not a floating-point dtype.
+            RuntimeError: the device string is not a device.
+            DeviceError: the device cannot be used here (no CuPy or no GPU for ``cuda``);
+                nothing has been moved then.
         """
         dtype = kwargs.get("dtype")
         device = kwargs.get("device")
@@ -691,8 +696,10 @@ class Module:
                 dtype = a
             elif isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
-            elif isinstance(a, (str, backend.Device)):
-                device = a
+            elif isinstance(a, (str, backend.Device)) or (
+                isinstance(a, int) and not isinstance(a, bool)
+            ):
+                device = a  # an int is a GPU ordinal, as in PyTorch
         if dtype is not None:
             dtype = _dt.to_dtype(dtype)
             if not dtype.is_floating_point:
@@ -701,6 +708,8 @@ class Module:
                     f"desired dtype={dtype}"
                 )
         dev = backend.device(device) if device is not None else None
+        if dev is not None:
+            dev.xp  # noqa: B018 - raises here, before any tensor moved, when dev is unusable
 
         def convert(t: Tensor) -> Tensor:
             out = t
@@ -713,12 +722,26 @@ class Module:
         return self._apply(convert)
 
     def cuda(self, device: Any = None) -> Module:
-        """Move all parameters and buffers to a CUDA device."""
-        return self._apply(lambda t: t.cuda(device))
+        """Move all parameters and buffers to a CUDA device (``cuda:0`` by default).
+
+        Args:
+            device: an ordinal, ``"cuda:N"`` or a Device.
+
+        Returns:
+            The module itself.
+
+        Raises:
+            DeviceError: CUDA cannot be used here (the message says why and how to fix it).
+        """
+        return self.to(backend.device("cuda" if device is None else device))
 
     def cpu(self) -> Module:
-        """Move all parameters and buffers to the CPU."""
-        return self._apply(lambda t: t.cpu())
+        """Move all parameters and buffers to the CPU.
+
+        Returns:
+            The module itself.
+        """
+        return self.to(backend.cpu)
 
     def type(self, dst_type: Any) -> Module:
         """Cast all parameters and buffers to ``dst_type``."""
