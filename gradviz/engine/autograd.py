@@ -71,6 +71,10 @@ def _make_grads(outputs: tuple[Tensor, ...], grads: tuple[Any, ...]) -> list[Ten
             from gradviz.engine.creation import tensor as _tensor  # noqa: PLC0415
 
             g = _tensor(g, dtype=out.dtype)
+        if g.device != out.device:
+            raise RuntimeError(
+                f"invalid gradient at index {i} - expected device {out.device} but got {g.device}"
+            )
         if g._data.shape != out._data.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {_size(g._data.shape)} and "

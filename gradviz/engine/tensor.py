@@ -191,6 +191,12 @@ class Tensor:
                     "with caution. Diverging the dtypes of a tensor and its gradient may break "
                     "downstream systems that assume they match."
                 )
+            if value.device != self.device:
+                raise RuntimeError(
+                    "assigned grad has data located on a different device: the tensor is on "
+                    f"{self.device}, the gradient on {value.device}. Fix: move the gradient "
+                    "with .to(tensor.device) first."
+                )
         self._grad = value
 
     @property
@@ -292,6 +298,11 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. "
                 "Use tensor.detach().numpy() instead."
+            )
+        if self.device.type != "cpu":
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                "copy the tensor to host memory first."
             )
         return backend.to_host(self._data)
 
@@ -784,7 +795,7 @@ class Tensor:
                 dtype = a
             elif isinstance(a, Tensor):
                 dtype, dev = a.dtype, a.device
-            elif isinstance(a, (str, backend.Device)):
+            elif isinstance(a, (str, backend.Device)) or (type(a) is int and not isinstance(a, bool)):
                 dev = a
         out = self
         if dev is not None and backend.device(dev) != self.device:

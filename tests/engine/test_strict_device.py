@@ -123,7 +123,9 @@ def test_to_device_moves_data_and_gradients_back() -> None:
 
 def test_host_access_on_strict() -> None:
     t = gradviz.tensor([[1.5, 2.0]], device=S1)
-    assert t.numpy().tolist() == [[1.5, 2.0]]
+    with pytest.raises(TypeError, match="can't convert strict:1 device type tensor to numpy"):
+        t.numpy()  # as PyTorch for a CUDA tensor
+    assert t.cpu().numpy().tolist() == [[1.5, 2.0]]
     assert t.tolist() == [[1.5, 2.0]]
     assert t.sum().item() == 3.5
     assert float(t[0, 0]) == 1.5
