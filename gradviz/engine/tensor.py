@@ -795,7 +795,7 @@ class Tensor:
                 dtype = a
             elif isinstance(a, Tensor):
                 dtype, dev = a.dtype, a.device
-            elif isinstance(a, (str, backend.Device)) or (type(a) is int and not isinstance(a, bool)):
+            elif isinstance(a, (str, backend.Device)) or type(a) is int:
                 dev = a
         out = self
         if dev is not None and backend.device(dev) != self.device:
