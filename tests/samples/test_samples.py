@@ -146,6 +146,8 @@ EXPECTED: dict[str, list[str]] = {
         "features.1.running_mean",
         "images (2, 1, 8, 8)",
         "conv weight grad: (4, 1, 3, 3)",
+        "in 15 Adam steps",
+        "loss went down: True",
         "ConvolutionBackward0",
         "LogSoftmaxBackward0",
         "MaxPool2DWithIndicesBackward0",
@@ -158,6 +160,8 @@ EXPECTED: dict[str, list[str]] = {
         "self_attn                     33",
         "self_attn.in_proj_weight     grad (24, 8)",
         "norm2.bias                   grad (8,)",
+        "in 15 Adam steps",
+        "loss went down: True",
     ],
 }
 
