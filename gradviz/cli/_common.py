@@ -6,7 +6,8 @@ A TARGET names graphs in one of three ways:
   last graph unless an iteration is asked for;
 - ``trace.gvz:3``: the graph of iteration 3 (0-based, as ``rec.graphs[3]``);
 - ``script.py``: a Python script, run as ``__main__`` under ``gradviz.trace.record()``
-  with its folder first on ``sys.path``; one graph per backward call it makes.
+  with its folder first on ``sys.path``; one graph per backward call it makes (with
+  saved-tensor and input nodes when the command asks for them).
 
 Every user error (a missing file, a bad iteration, a script that raises, a damaged trace
 file, Graphviz missing) becomes a :class:`click.ClickException`: one line on stderr,
@@ -131,6 +132,7 @@ def run_script(
     *,
     values: bool = False,
     saved: bool = False,
+    inputs: bool = False,
 ) -> list[nx.DiGraph]:
     """Run a Python script as ``__main__`` while recording every backward pass.
 
@@ -143,6 +145,7 @@ def run_script(
         args: Its command-line arguments.
         values: Keep the gradient arrays, not only their summaries.
         saved: Add a node for each saved tensor that is not a leaf.
+        inputs: Add a node for each tensor that feeds an op without needing a gradient.
 
     Returns:
         One trace graph per backward call, in call order.
@@ -156,7 +159,7 @@ def run_script(
     saved_path = list(sys.path)
     sys.argv = [str(script), *args]
     sys.path.insert(0, str(script.resolve().parent))
-    recorder = record(values=values, saved=saved)
+    recorder = record(values=values, saved=saved, inputs=inputs)
     try:
         with recorder:
             runpy.run_path(str(script), run_name="__main__")
@@ -186,13 +189,16 @@ class Loaded:
     is_script: bool
 
 
-def load_target(target: str, *, iteration: int | None = None, saved: bool = False) -> Loaded:
+def load_target(
+    target: str, *, iteration: int | None = None, saved: bool = False, inputs: bool = False
+) -> Loaded:
     """Load the graphs a TARGET names (a trace file, ``file:K``, or a script to run).
 
     Args:
         target: The TARGET argument as typed.
         iteration: ``--iteration``; must agree with a ``:K`` suffix when both are given.
         saved: When running a script, also record saved-tensor nodes.
+        inputs: When running a script, also record input nodes (tensors without grad).
 
     Returns:
         The graphs and the iteration asked for (None: the last one).
@@ -209,7 +215,7 @@ def load_target(target: str, *, iteration: int | None = None, saved: bool = Fals
         )
     wanted = iteration if iteration is not None else suffix_iteration
     if path.suffix == ".py":
-        return Loaded(path, run_script(path, saved=saved), wanted, True)
+        return Loaded(path, run_script(path, saved=saved, inputs=inputs), wanted, True)
     from gradviz.trace import load  # noqa: PLC0415 - keeps `gradviz --help` fast
 
     try:
@@ -259,15 +265,21 @@ def pick_graph(loaded: Loaded) -> tuple[nx.DiGraph, int]:
 
 
 def describe_graph(graph: nx.DiGraph) -> str:
-    """Return a short description: ``14 nodes (9 ops, 4 leaves, 1 output), 0.8 ms``."""
+    """Return a short description: ``14 nodes (9 ops, 4 leaves, 1 output), 0.8 ms``.
+
+    Leaves that need no gradient (input nodes) are counted as ``inputs``.
+    """
     kinds: dict[str, int] = {}
     for _, data in graph.nodes(data=True):
         kind = data.get("kind", "?")
+        if kind == "leaf" and data.get("requires_grad") is False:
+            kind = "input"
         kinds[kind] = kinds.get(kind, 0) + 1
     parts = []
     for kind, singular, plural in (
         ("op", "op", "ops"),
         ("leaf", "leaf", "leaves"),
+        ("input", "input", "inputs"),
         ("output", "output", "outputs"),
         ("saved", "saved", "saved"),
     ):

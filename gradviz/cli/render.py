@@ -70,7 +70,11 @@ def _output_format(output: Path, fmt: str | None) -> str:
 )
 @click.option("--show-attrs", is_flag=True, help="Show each op's parameters and saved tensors.")
 @click.option("--show-saved", is_flag=True, help="Draw the tensors saved for backward.")
-@click.option("--show-inputs", is_flag=True, help="Draw leaves that do not require grad.")
+@click.option(
+    "--show-inputs",
+    is_flag=True,
+    help="Draw the tensors that feed an op without requiring grad (data, masks).",
+)
 @click.option(
     "--grads/--no-grads",
     default=None,
@@ -83,8 +87,8 @@ def _output_format(output: Path, fmt: str | None) -> str:
     help="Group each module's nodes in a cluster labelled with its dotted path.",
 )
 @click.option(
-    "--max-depth",
     "--depth",
+    "--max-depth",
     "max_depth",
     type=click.IntRange(min=0),
     default=None,
@@ -97,7 +101,13 @@ def _output_format(output: Path, fmt: str | None) -> str:
     default=2000,
     show_default=True,
     metavar="N",
-    help="Fold modules until at most N boxes are drawn (0: no limit).",
+    help="Fold repeated blocks, then modules, until at most N boxes are drawn (0: no limit).",
+)
+@click.option(
+    "--fold-repeats/--no-fold-repeats",
+    default=None,
+    help="Draw identical numbered blocks (layers.0-11) once, as one cluster "
+    "(default: only when over --max-nodes).",
 )
 @click.option("--edge-shapes", is_flag=True, help="Label edges with tensor shapes.")
 @click.option("--legend", is_flag=True, help="Add a legend of the colours.")
@@ -121,6 +131,7 @@ def render(
     cluster_modules: bool,
     max_depth: int | None,
     max_nodes: int,
+    fold_repeats: bool | None,
     edge_shapes: bool,
     legend: bool,
     rankdir: str,
@@ -131,8 +142,14 @@ def render(
     script, which is run and whose last backward pass (or --iteration K) is drawn.
     """
     out_format = _output_format(output, fmt)
-    loaded = load_target(target, iteration=iteration, saved=show_saved)
+    loaded = load_target(target, iteration=iteration, saved=show_saved, inputs=show_inputs)
     graph, chosen = pick_graph(loaded)
+    if show_inputs and not loaded.is_script and not _has_inputs(graph):
+        click.echo(
+            f"note: {loaded.path.name} holds no input nodes; record it with "
+            "`gradviz run --inputs` to draw them.",
+            err=True,
+        )
     options: dict[str, Any] = {
         "show_attrs": show_attrs,
         "show_saved": show_saved,
@@ -141,6 +158,7 @@ def render(
         "clusters": cluster_modules,
         "max_depth": max_depth,
         "max_nodes": max_nodes or None,
+        "fold_repeats": fold_repeats,
         "edge_shapes": edge_shapes,
         "legend": legend,
         "rankdir": rankdir,
@@ -149,6 +167,14 @@ def render(
     click.echo(
         f"wrote {output} ({out_format}): iteration {chosen} of {loaded.path.name}, "
         f"{describe_graph(graph)}"
+    )
+
+
+def _has_inputs(graph: Any) -> bool:
+    """Whether a graph has input nodes (leaves that do not require grad)."""
+    return any(
+        d.get("kind") == "leaf" and d.get("requires_grad") is False
+        for _, d in graph.nodes(data=True)
     )
 
 
@@ -188,6 +214,11 @@ def _draw(graph: Any, output: Path, out_format: str, options: dict[str, Any]) ->
 @click.option("--values", is_flag=True, help="Also keep the gradient arrays, not only summaries.")
 @click.option("--saved", is_flag=True, help="Also record the tensors saved for backward.")
 @click.option(
+    "--inputs",
+    is_flag=True,
+    help="Also record the tensors that feed an op without requiring grad (data, masks).",
+)
+@click.option(
     "--max-graphs",
     type=click.IntRange(min=1),
     default=None,
@@ -201,6 +232,7 @@ def run(
     output: Path,
     values: bool,
     saved: bool,
+    inputs: bool,
     max_graphs: int | None,
 ) -> None:
     """Run SCRIPT [ARGS...] and save the graph of every backward pass to a trace file.
@@ -210,7 +242,7 @@ def run(
     if not script.is_file():
         problem = "is a folder" if script.is_dir() else "does not exist"
         raise click.ClickException(f"SCRIPT {str(script)!r} {problem}. Give a Python script.")
-    graphs = run_script(script, args, values=values, saved=saved)
+    graphs = run_script(script, args, values=values, saved=saved, inputs=inputs)
     if not graphs:
         raise click.ClickException(
             f"{script.name} ran no backward pass, so there is nothing to save. "

@@ -9,6 +9,8 @@ Visual legend (torchviz's conventions, so a picture reads the same as before):
   with ``show_attrs`` its parameters follow in a ``name: value`` table.
 - light-blue box: a leaf tensor that requires grad, ``name`` over ``(shape)``; the name
   is the parameter's dotted name in its model, else the tensor's ``name``.
+- white box: a tensor that feeds an op without needing a gradient (a batch of data, a
+  mask), drawn only with ``show_inputs``.
 - green box (``darkolivegreen1``): an output tensor, the graph's roots.
 - orange box: a tensor saved for backward (``show_saved``). A saved tensor that *is* a
   leaf is not drawn again: a dashed edge from the leaf, labelled with the slot name,
@@ -17,6 +19,9 @@ Visual legend (torchviz's conventions, so a picture reads the same as before):
   module's dotted path (``encoder.layers.0``); clusters nest like the modules.
 - 3-D box: a module folded into one box (deeper than ``max_depth``, or to keep the
   drawing under ``max_nodes``), with how many ops and leaves it holds.
+- a cluster (or 3-D box) labelled ``layers.0–11 (×12)``: twelve identical blocks drawn
+  once, as the first (``fold_repeats``, and first of all to fit ``max_nodes``); its
+  nodes, names and gradients are those of ``layers.0``.
 - after a recorded backward: the gradient's norm on each node; red nodes received or
   produced a gradient with NaN or Inf; a dashed border marks a node that did not run.
 - thick red border: a node passed in ``highlight``.
@@ -88,6 +93,7 @@ NODE_ATTR = {
     "fontname": "monospace",
 }
 LEAF_COLOR = "lightblue"
+INPUT_COLOR = "white"
 OUTPUT_COLOR = "darkolivegreen1"
 SAVED_COLOR = "orange"
 NONFINITE_COLOR = "red"
@@ -270,6 +276,27 @@ def _attr_table(name: str, attrs: Mapping[str, str], max_attr_chars: int) -> str
 
 
 @dataclass
+class _Repeat:
+    """A run of sibling modules ``prefix.K`` ... ``prefix.L`` with the same contents.
+
+    Attributes:
+        blocks: the modules' dotted paths, in index order (``layers.0``, ``layers.1``...).
+        label: what the first block's cluster or box is labelled (``layers.0–11 (×12)``).
+        block_of: node id -> index in ``blocks`` of the block holding it.
+        same_as: node id in a later block -> the node id at its place in the first block.
+    """
+
+    blocks: tuple[str, ...]
+    label: str
+    block_of: dict[Any, int]
+    same_as: dict[Any, Any]
+
+    @property
+    def depth(self) -> int:
+        return _module_depth(self.blocks[0])
+
+
+@dataclass
 class _Layout:
     """Which drawn box stands for each schema node, and the module of each box."""
 
@@ -278,10 +305,28 @@ class _Layout:
     module_of: dict[str, str | None] = field(default_factory=dict)
     folded: dict[str, dict[str, int]] = field(default_factory=dict)
     depth_limit: int | None = None
+    repeats: list[_Repeat] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def box_count(self) -> int:
         return len({self.rep[n] for n in self.visible})
+
+
+def _within_repeats(tail: Any, head: Any, repeats: list[_Repeat]) -> bool:
+    """Return True for an edge that folding repeated blocks removes.
+
+    That is an edge between two blocks of a run (``layers.0`` -> ``layers.1``), or one
+    inside a block other than the first (the first block's copy of it is drawn).
+    """
+    for repeat in repeats:
+        where = repeat.block_of
+        block = where.get(tail)
+        if block is not None:
+            other = where.get(head)
+            if other is not None and (block != other or block != 0):
+                return True
+    return False
 
 
 class _Drawer:
@@ -297,6 +342,7 @@ class _Drawer:
         clusters: bool,
         max_depth: int | None,
         max_nodes: int | None,
+        fold_repeats: bool | None,
         grads: bool | None,
         edge_shapes: bool,
         legend: bool,
@@ -306,6 +352,7 @@ class _Drawer:
         title: str | None,
     ) -> None:
         self.graph = graph
+        self.fold_repeats = fold_repeats
         self.show_attrs = show_attrs
         self.show_saved = show_saved
         self.show_inputs = show_inputs
@@ -376,9 +423,117 @@ class _Drawer:
                 return self._module(succ)
         return None
 
-    def _layout(self, visible: list[Any], limit: int | None) -> _Layout:
-        layout = _Layout(visible=visible, depth_limit=limit)
+    def _find_repeats(self, visible: list[Any]) -> list[_Repeat]:
+        """Find runs of numbered sibling modules (``layers.0``, ``layers.1``...) drawn alike.
+
+        Two blocks are alike when their drawn nodes, taken in id order, have the same kind,
+        label (a parameter's name counted from its block), shape, dtype, device, module
+        below the block, attributes, and edges between them, and the same edges from
+        outside. Outer runs come first; a run inside a block that is folded away is not
+        looked for.
+        """
+        members: dict[str, list[Any]] = {}
         for node_id in visible:
+            module = self._modules[node_id]
+            if module is None:
+                continue
+            parts = module.split(".")
+            for i, part in enumerate(parts):
+                if part.isdigit():
+                    members.setdefault(".".join(parts[: i + 1]), []).append(node_id)
+        siblings: dict[str, list[tuple[int, str]]] = {}
+        for path in members:
+            parent, _, number = path.rpartition(".")
+            siblings.setdefault(parent, []).append((int(number), path))
+        drawn = set(visible)
+        repeats: list[_Repeat] = []
+        gone: list[str] = []  # blocks folded into an earlier one, and everything inside
+        for parent in sorted(siblings, key=lambda p: (p.count(".") if p else -1, _path_key(p))):
+            if any(parent == g or parent.startswith(g + ".") for g in gone):
+                continue
+            blocks = sorted(siblings[parent])
+            run: list[str] = []
+            previous: tuple[int, Any] | None = None
+            for index, path in [*blocks, (-2, "")]:
+                signature = self._signature(path, members[path], drawn) if path else None
+                if previous is not None and index == previous[0] + 1 and signature == previous[1]:
+                    run.append(path)
+                else:
+                    if len(run) > 1:
+                        repeats.append(self._repeat(parent, run, members))
+                        gone.extend(run[1:])
+                    run = [path]
+                previous = (index, signature)
+        return repeats
+
+    def _signature(self, block: str, nodes: list[Any], drawn: set[Any]) -> tuple[Any, ...]:
+        """Describe a block's drawn nodes and edges without its own name (see above)."""
+        local = {node_id: i for i, node_id in enumerate(nodes)}
+        cut = len(block)
+        items = []
+        for node_id in nodes:
+            data = self._data[node_id]
+            label = str(data.get("label", ""))
+            if label.startswith(block + "."):
+                label = label[cut:]
+            module = self._modules[node_id] or ""
+            attrs = data.get("attrs")
+            edges = []
+            for pred, edge in self.graph.pred[node_id].items():
+                if pred in drawn:
+                    slots = edge.get("slots")
+                    edges.append(
+                        (
+                            local.get(pred, -1),
+                            str(edge.get("role")),
+                            str(edge.get("slot")),
+                            tuple(tuple(p) for p in slots) if isinstance(slots, list) else (),
+                        )
+                    )
+            items.append(
+                (
+                    data.get("kind"),
+                    label,
+                    repr(data.get("shape")),
+                    data.get("dtype"),
+                    data.get("device"),
+                    module[cut:],
+                    tuple(sorted(attrs.items())) if isinstance(attrs, Mapping) else (),
+                    data.get("requires_grad"),
+                    tuple(sorted(edges)),
+                )
+            )
+        return tuple(items)
+
+    def _repeat(self, parent: str, run: list[str], members: dict[str, list[Any]]) -> _Repeat:
+        first, last = run[0].rpartition(".")[2], run[-1].rpartition(".")[2]
+        head = f"{parent}." if parent else ""
+        block_of: dict[Any, int] = {}
+        same_as: dict[Any, Any] = {}
+        base = members[run[0]]
+        for k, path in enumerate(run):
+            for i, node_id in enumerate(members[path]):
+                block_of[node_id] = k
+                if k:
+                    same_as[node_id] = base[i]
+        label = f"{head}{first}\u2013{last} (\u00d7{len(run)})"  # layers.0–11 (×12)
+        return _Repeat(tuple(run), label, block_of, same_as)
+
+    def _layout(
+        self, visible: list[Any], limit: int | None, repeats: list[_Repeat] | None = None
+    ) -> _Layout:
+        layout = _Layout(visible=visible, depth_limit=limit)
+        # A run is folded while its blocks are drawn: as clusters, or as boxes of their own
+        # (not when a shallower module's box swallows them all).
+        active = [r for r in repeats or () if limit is None or r.depth <= limit + 1]
+        same_as: dict[Any, Any] = {}
+        for repeat in active:
+            same_as.update(repeat.same_as)
+            layout.labels[repeat.blocks[0]] = repeat.label
+        layout.repeats = active
+        for node_id in visible:
+            if node_id in same_as:
+                continue
             module = self._modules[node_id]
             if limit is not None and module is not None and _module_depth(module) > limit:
                 folded = _module_prefix(module, limit + 1)
@@ -396,29 +551,55 @@ class _Drawer:
             else:
                 layout.rep[node_id] = str(node_id)
                 layout.module_of[str(node_id)] = module
+        for node_id, first in same_as.items():
+            while first in same_as:  # a block inside a block that is itself folded
+                first = same_as[first]
+            layout.rep[node_id] = layout.rep[first]
         return layout
 
     def _fit(self, visible: list[Any]) -> tuple[_Layout, str | None]:
-        """Fold modules deeper than ``max_depth``, then deeper still to fit ``max_nodes``."""
-        layout = self._layout(visible, self.max_depth)
+        """Fold repeated blocks when asked; to fit ``max_nodes``, fold them, then modules."""
+        repeats = self._find_repeats(visible) if self.fold_repeats else []
+        folding = bool(repeats)
+        layout = self._layout(visible, self.max_depth, repeats)
         budget = self.max_nodes
         if budget is None or layout.box_count <= budget:
-            return layout, None
+            return layout, self._repeat_note(layout)
         total = len(visible)
+        if self.fold_repeats is None:
+            repeats = self._find_repeats(visible)
+            if repeats:
+                folding = True
+                layout = self._layout(visible, self.max_depth, repeats)
+                if layout.box_count <= budget:
+                    note = (
+                        f"{total} nodes exceed the budget of {budget}: repeated blocks are "
+                        f"folded ({layout.box_count} drawn)"
+                    )
+                    extra = self._repeat_note(layout)
+                    return layout, f"{note}\n{extra}" if extra else note
+        what = "repeated blocks and modules" if folding else "modules"
         depths = [_module_depth(m) for m in self._modules.values() if m is not None]
         limit = self.max_depth if self.max_depth is not None else max(depths, default=0)
         while layout.box_count > budget and limit > 0:
             limit = min(limit, max(depths, default=0)) - 1
-            layout = self._layout(visible, max(limit, 0))
+            layout = self._layout(visible, max(limit, 0), repeats)
         if layout.box_count > budget:
             return layout, (
                 f"{layout.box_count} nodes exceed the budget of {budget} and there are no "
                 "more modules to fold; dot may be slow"
             )
         return layout, (
-            f"{total} nodes exceed the budget of {budget}: modules deeper than "
+            f"{total} nodes exceed the budget of {budget}: {what} deeper than "
             f"{layout.depth_limit} are folded ({layout.box_count} drawn)"
         )
+
+    def _repeat_note(self, layout: _Layout) -> str | None:
+        """Without clusters no label tells that blocks were folded, so the caption does."""
+        if self.clusters or not layout.repeats:
+            return None
+        shown = [r.label for r in layout.repeats if r.blocks[0] not in layout.folded]
+        return "repeated blocks drawn once: " + ", ".join(shown) if shown else None
 
     # -- labels ---------------------------------------------------------------------------
 
@@ -467,7 +648,7 @@ class _Drawer:
             label = self._op_label(data)
         elif kind == "leaf":
             label = self._tensor_label(str(data.get("label", "")), data)
-            attrs["fillcolor"] = LEAF_COLOR if data.get("requires_grad", True) else "white"
+            attrs["fillcolor"] = LEAF_COLOR if data.get("requires_grad", True) else INPUT_COLOR
         elif kind == "output":
             label = self._tensor_label(str(data.get("label", "")), data)
             attrs["fillcolor"] = OUTPUT_COLOR
@@ -492,13 +673,13 @@ class _Drawer:
             attrs["penwidth"] = "3"
         return label, attrs
 
-    def _folded_label(self, module: str, counts: Mapping[str, int]) -> str:
+    def _folded_label(self, module: str, counts: Mapping[str, int], name: str) -> str:
         parts = [f"{counts['ops']} op" + ("" if counts["ops"] == 1 else "s")]
         if counts["leaves"]:
             parts.append(f"{counts['leaves']} lea" + ("f" if counts["leaves"] == 1 else "ves"))
         if counts["saved"]:
             parts.append(f"{counts['saved']} saved")
-        return f"{module}\n" + ", ".join(parts)
+        return f"{name}\n" + ", ".join(parts)
 
     # -- the Digraph -----------------------------------------------------------------------
 
@@ -534,7 +715,13 @@ class _Drawer:
             attrs = {"shape": "box3d", "fillcolor": MODULE_COLOR}
             module = layout.module_of[box] if self.clusters else None
             members.setdefault(module, []).append(
-                (box, self._folded_label(folded, layout.folded[folded]), attrs)
+                (
+                    box,
+                    self._folded_label(
+                        folded, layout.folded[folded], layout.labels.get(folded, folded)
+                    ),
+                    attrs,
+                )
             )
 
         # NOTE: lines are written into dot.body directly: going through Digraph.node()/
@@ -543,7 +730,7 @@ class _Drawer:
         for box, label, attrs in members.pop(None, []):
             body.append(_node_line("\t", box, label, attrs))
         if members:
-            body.extend(self._cluster_lines(members))
+            body.extend(self._cluster_lines(members, layout.labels))
         for tail, head, attrs in edges:
             body.append(_edge_line(tail, head, attrs))
         if self.legend:
@@ -551,7 +738,9 @@ class _Drawer:
         return dot
 
     def _cluster_lines(
-        self, members: Mapping[str | None, list[tuple[str, str, dict[str, str]]]]
+        self,
+        members: Mapping[str | None, list[tuple[str, str, dict[str, str]]]],
+        labels: Mapping[str, str],
     ) -> list[str]:
         """Return the lines of one nested ``cluster_<path>`` subgraph per module."""
         paths: set[str] = set()
@@ -574,7 +763,8 @@ class _Drawer:
                 lines.append(f"{indent}}}\n")
                 continue
             lines.append(f"{indent}subgraph {_quote('cluster_' + path)} {{\n")
-            lines.append(f"{indent}\t{_attr_text(None, {**_CLUSTER_ATTR, 'label': path})}\n")
+            label = labels.get(path, path)
+            lines.append(f"{indent}\t{_attr_text(None, {**_CLUSTER_ATTR, 'label': label})}\n")
             for box, label, attrs in members.get(path, []):
                 lines.append(_node_line(indent + "\t", box, label, attrs))
             stack.append(("close", path))
@@ -587,38 +777,69 @@ class _Drawer:
         keys = self._keys
         edges: list[tuple[tuple[Any, ...], str, str, dict[str, str]]] = []
         folded_seen: set[tuple[str, str, str]] = set()
+        boxes = {_MODULE_PREFIX + module for module in layout.folded}
+        repeats = layout.repeats
+        moved: list[tuple[Any, Any, dict[str, Any], str, str]] = []
         for tail, head, data in graph.edges(data=True):
             if tail not in drawn or head not in drawn:
                 continue
             role = data.get("role", "data")
             if role == "saved" and not self.show_saved:
                 continue
+            if repeats and _within_repeats(tail, head, repeats):
+                continue
             a, b = layout.rep[tail], layout.rep[head]
             if a == b:
                 continue
-            if a != str(tail) or b != str(head):
+            if a in boxes or b in boxes:
                 if (a, b, role) in folded_seen:
                     continue
                 folded_seen.add((a, b, role))
                 attrs = {"style": "dashed", "dir": "none"} if role == "saved" else {}
                 edges.append(((keys[head], -1, keys[tail], role), a, b, attrs))
                 continue
-            if role == "saved":
-                attrs = {"style": "dashed", "dir": "none"}
-                if self._data[tail].get("kind") != "saved" and data.get("slot"):
-                    attrs["label"] = str(data["slot"])
-                    attrs["fontsize"] = "8"
-                edges.append(((keys[head], 1 << 30, keys[tail], role), a, b, attrs))
+            if a != str(tail) or b != str(head):
+                moved.append((tail, head, data, a, b))  # now from or to a first block
                 continue
-            attrs = {}
-            if self.edge_shapes and self._data[tail].get("shape") is not None:
-                attrs["label"] = _shape_str(self._data[tail]["shape"])
-                attrs["fontsize"] = "8"
-            head_key, tail_key = keys[head], keys[tail]
-            for slot in data.get("slots") or ((0, 0),):
-                edges.append(((head_key, int(slot[0]), tail_key, role), a, b, attrs))
+            self._plain_edges(edges, tail, data, a, b, keys[head], keys[tail])
+        if moved:
+            # An edge into (or out of) a later block is drawn at the same place of the first
+            # block, unless the first block already has it.
+            present = {(a, b, key[3]) for key, a, b, _ in edges}
+            for tail, _, data, a, b in moved:
+                role = data.get("role", "data")
+                if (a, b, role) in present:
+                    continue
+                present.add((a, b, role))
+                self._plain_edges(edges, tail, data, a, b, _id_key(b), _id_key(a))
         edges.sort(key=lambda e: e[0])
         return [(a, b, attrs) for _, a, b, attrs in edges]
+
+    def _plain_edges(
+        self,
+        edges: list[tuple[tuple[Any, ...], str, str, dict[str, str]]],
+        tail: Any,
+        data: Mapping[str, Any],
+        a: str,
+        b: str,
+        head_key: Any,
+        tail_key: Any,
+    ) -> None:
+        """Add the DOT edges of one graph edge between two drawn nodes (one per slot)."""
+        role = data.get("role", "data")
+        if role == "saved":
+            attrs = {"style": "dashed", "dir": "none"}
+            if self._data[tail].get("kind") != "saved" and data.get("slot"):
+                attrs["label"] = str(data["slot"])
+                attrs["fontsize"] = "8"
+            edges.append(((head_key, 1 << 30, tail_key, role), a, b, attrs))
+            return
+        attrs = {}
+        if self.edge_shapes and self._data[tail].get("shape") is not None:
+            attrs["label"] = _shape_str(self._data[tail]["shape"])
+            attrs["fontsize"] = "8"
+        for slot in data.get("slots") or ((0, 0),):
+            edges.append(((head_key, int(slot[0]), tail_key, role), a, b, attrs))
 
     def _add_legend(self, dot: graphviz.Digraph) -> None:
         with dot.subgraph(name="cluster_legend") as legend:
@@ -628,6 +849,10 @@ class _Drawer:
                 ("legend_leaf", "leaf tensor\n(requires grad)", {"fillcolor": LEAF_COLOR}),
                 ("legend_output", "output tensor", {"fillcolor": OUTPUT_COLOR}),
             ]
+            if self.show_inputs:
+                entries.append(
+                    ("legend_input", "input tensor\n(no grad)", {"fillcolor": INPUT_COLOR})
+                )
             if self.show_saved:
                 entries.append(("legend_saved", "saved tensor", {"fillcolor": SAVED_COLOR}))
             if self.grads:
@@ -649,6 +874,7 @@ def to_dot(
     clusters: bool = True,
     max_depth: int | None = None,
     max_nodes: int | None = DEFAULT_MAX_NODES,
+    fold_repeats: bool | None = None,
     grads: bool | None = None,
     edge_shapes: bool = False,
     legend: bool = False,
@@ -669,7 +895,12 @@ def to_dot(
         max_depth: Fold each module nested deeper than this into one box (0 folds the
             top-level modules); None folds nothing.
         max_nodes: Fold modules, deepest first, until at most this many boxes are drawn,
-            and say so in the graph's caption; None draws everything.
+            and say so in the graph's caption; None draws everything. Repeated blocks are
+            folded first (see ``fold_repeats``).
+        fold_repeats: Draw a run of identical numbered sibling modules (``layers.0`` to
+            ``layers.11`` of the same block) once, as the first block's cluster labelled
+            ``layers.0–11 (×12)``; its nodes show the first block's values. True always,
+            False never, None (the default) only when the graph is over ``max_nodes``.
         grads: Annotate gradient norms and colour NaN/Inf nodes; None does so when the
             graph holds a recorded backward pass.
         edge_shapes: Label each edge with the shape of the tensor flowing along it.
@@ -688,8 +919,8 @@ def to_dot(
     Raises:
         TypeError: ``graph`` is not a ``networkx.DiGraph``, or ``highlight`` is a string.
         ValueError: the graph is not in a schema this version reads, a node has an
-            unknown kind, ``rankdir`` is not one of Graphviz's four, or ``max_depth``/
-            ``max_nodes`` is negative.
+            unknown kind, ``rankdir`` is not one of Graphviz's four, ``max_depth``/
+            ``max_nodes`` is negative, or ``fold_repeats`` is not True, False or None.
 
     Example:
         >>> import networkx as nx
@@ -719,6 +950,8 @@ def to_dot(
     for name, value in (("max_depth", max_depth), ("max_nodes", max_nodes)):
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ValueError(f"{name} must be a non-negative int or None, got {value!r}")
+    if fold_repeats not in (None, True, False):
+        raise ValueError(f"fold_repeats must be True, False or None, got {fold_repeats!r}")
     drawer = _Drawer(
         graph,
         show_attrs=show_attrs,
@@ -727,6 +960,7 @@ def to_dot(
         clusters=clusters,
         max_depth=max_depth,
         max_nodes=max_nodes,
+        fold_repeats=fold_repeats,
         grads=grads,
         edge_shapes=edge_shapes,
         legend=legend,
@@ -867,12 +1101,12 @@ def run_dot(source: str, fmt: str) -> bytes:
     return result.stdout
 
 
-def _capture(outputs: Any, params: Any, saved: bool) -> nx.DiGraph:
+def _capture(outputs: Any, params: Any, saved: bool, inputs: bool) -> nx.DiGraph:
     """Capture the graph behind a tensor or a tuple/list/dict of tensors."""
     # NOTE: imported here so that drawing a stored graph never loads the tracer.
     from gradviz.trace import capture  # noqa: PLC0415
 
-    return capture(outputs, params=params, saved=saved)
+    return capture(outputs, params=params, saved=saved, inputs=inputs)
 
 
 def render(
@@ -888,7 +1122,8 @@ def render(
 
     Args:
         graph_or_tensor: A trace graph, a tensor, or a tuple/list/dict of tensors (then
-            captured with ``gradviz.trace.capture``).
+            captured with ``gradviz.trace.capture``, with ``saved=`` and ``inputs=`` as
+            ``show_saved`` and ``show_inputs`` ask).
         path: Where to write; missing folders are created.
         format: ``"pdf"``, ``"svg"``, ``"png"``, ``"dot"`` or ``"json"``; None takes it
             from ``path``'s suffix.
@@ -908,7 +1143,12 @@ def render(
     if isinstance(graph_or_tensor, nx.DiGraph):
         graph = graph_or_tensor
     else:
-        graph = _capture(graph_or_tensor, None, bool(options.get("show_saved", False)))
+        graph = _capture(
+            graph_or_tensor,
+            None,
+            bool(options.get("show_saved", False)),
+            bool(options.get("show_inputs", False)),
+        )
     if fmt == "json":
         data = to_json(graph).encode("utf-8")
     else:
@@ -924,6 +1164,8 @@ def make_dot(
     show_attrs: bool = False,
     show_saved: bool = False,
     max_attr_chars: int = 50,
+    *,
+    show_inputs: bool = False,
 ) -> graphviz.Digraph:
     """Draw the graph behind ``var`` as torchviz's ``make_dot`` does, with gradviz's fixes.
 
@@ -931,8 +1173,9 @@ def make_dot(
     ``make_dot(h).render("graph", format="pdf")`` works unchanged. Unlike torchviz it
     works after ``backward()`` (freed saved tensors read ``freed``), names a model's
     parameters without ``params=``, draws a saved tensor that is a leaf as an edge to that
-    leaf instead of merging the two, groups nodes by module, and its DOT is the same on
-    every run. Colours are torchviz's (see the module docstring).
+    leaf instead of merging the two, groups nodes by module, can show the inputs that need
+    no gradient, and its DOT is the same on every run. Colours are torchviz's (see the
+    module docstring).
 
     Args:
         var: An output tensor, or a tuple/list of them, or a dict of name -> tensor (the
@@ -942,6 +1185,10 @@ def make_dot(
         show_attrs: Show each backward node's parameters under its name.
         show_saved: Show the tensors saved for backward.
         max_attr_chars: Longest attribute value shown with ``show_attrs``.
+        show_inputs: Also draw the tensors that feed an op without needing a gradient
+            (white boxes). Walking ``grad_fn`` sees those an op saved for its backward
+            (``x`` in ``w * x`` or ``x @ w``), until a backward frees them; a graph
+            recorded with ``gradviz.trace.record(inputs=True)`` has every one.
 
     Returns:
         A ``graphviz.Digraph``.
@@ -950,7 +1197,11 @@ def make_dot(
         TypeError: ``var`` holds no tensor, or ``params`` is not a dict of name -> tensor
             (both checked by ``gradviz.trace.capture``).
     """
-    graph = _capture(var, params, show_saved)
+    graph = _capture(var, params, show_saved, show_inputs)
     return to_dot(
-        graph, show_attrs=show_attrs, show_saved=show_saved, max_attr_chars=max_attr_chars
+        graph,
+        show_attrs=show_attrs,
+        show_saved=show_saved,
+        show_inputs=show_inputs,
+        max_attr_chars=max_attr_chars,
     )

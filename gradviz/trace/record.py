@@ -2,18 +2,25 @@
 
 A :class:`Recorder` listens to the engine's events (``gradviz.engine.events.bus``) and
 keeps one trace graph per backward call in ``rec.graphs``, so a training loop gives one
-graph per iteration. Each graph is built when the backward starts, by the same builder as
+graph per iteration. Each graph is taken when the backward starts, by the same builder as
 :func:`gradviz.trace.capture` (so ``rec.graphs[k]`` and ``capture(loss)`` agree on nodes,
 ids, edges and static attributes, saved tensors included, as they still exist then), and
 then annotated as the backward runs: execution order, time per node and summaries of the
 gradients into and out of every node (:mod:`gradviz.trace.summary`), plus the arrays
 themselves with ``values=True``.
 
-Cost: nothing is done for ``NodeCreated`` (the engine already stores a node's module,
-sequence number and metadata on the node itself), the graph is built once per backward in
-time linear in its size, and each gradient is summarised once (a gradient passed from one
-node to the next is recognised and not summarised twice), with a few reductions on its own
-device. Nothing is copied unless ``values=True``.
+With ``inputs=True`` the recorder also notes, for every node created while it listens,
+the tensors that fed the op without needing a gradient, and the graphs show them as
+``leaf`` nodes with ``requires_grad=False``. Nodes created before recording started show
+only the inputs they saved for backward, as :func:`gradviz.trace.capture` does.
+
+Cost, per backward pass: the node data is taken once, in time linear in the graph; the
+``networkx`` graph is made from it only when ``rec.graphs`` is first read, so a training
+loop that records but reads the graphs at the end pays for networkx at the end. Each
+gradient is summarised once, with four reductions on its own device: a gradient passed
+from one node to the next, or handed on as a transposed or reshaped view of the same
+array (``TBackward0``), is recognised and not summarised again. Nothing is copied unless
+``values=True``. Without ``inputs=True`` nothing is done when a node is created.
 """
 
 from __future__ import annotations
@@ -24,16 +31,19 @@ from collections.abc import Callable
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from gradviz.engine import events
 from gradviz.trace import schema
-from gradviz.trace.capture import Walk, build, param_names, roots_of
+from gradviz.trace.capture import InputNote, Walk, build, note_inputs, param_names, roots_of
 from gradviz.trace.summary import host_copy, summarize
 
 __all__ = ["record", "Recorder"]
 
 
-def record(values: bool = False, params: Any = None, saved: bool = False) -> Recorder:
+def record(
+    values: bool = False, params: Any = None, saved: bool = False, inputs: bool = False
+) -> Recorder:
     """Return a context manager that records one trace graph per backward call.
 
     Args:
@@ -42,6 +52,9 @@ def record(values: bool = False, params: Any = None, saved: bool = False) -> Rec
         params: names for leaves, as in :func:`gradviz.trace.capture` (usually not needed:
             leaves are named from ``tensor.name``, which nn sets to parameter names).
         saved: add ``saved`` nodes to each graph, as ``capture(..., saved=True)`` does.
+        inputs: add the tensors that feed an op without needing a gradient (a batch of
+            data, a mask) as ``leaf`` nodes with ``requires_grad=False``; every one of them
+            for ops created while recording.
 
     Returns:
         A :class:`Recorder`; use it in a ``with`` statement and read ``rec.graphs`` after.
@@ -56,14 +69,19 @@ def record(values: bool = False, params: Any = None, saved: bool = False) -> Rec
         (2, 1)
         >>> rec.graphs[0].graph["backward"]["order"]
         ['n3', 'n2', 'n0']
+        >>> x = gradviz.tensor([1.0, 2.0, 3.0])
+        >>> with record(inputs=True) as rec:
+        ...     (w + x).sum().backward()
+        >>> [d["requires_grad"] for _, d in rec.graphs[0].nodes(data=True) if d["kind"] == "leaf"]
+        [True, False]
     """
-    return Recorder(values=values, params=params, saved=saved)
+    return Recorder(values=values, params=params, saved=saved, inputs=inputs)
 
 
 class _Active:
     """The state of one backward pass being recorded."""
 
-    __slots__ = ("walk", "roots", "order", "memo", "backward", "fresh")
+    __slots__ = ("walk", "roots", "order", "backward", "memo", "whole", "fresh")
 
     def __init__(self, walk: Walk, roots: tuple[Any, ...], backward: dict[str, Any]) -> None:
         self.walk = walk
@@ -74,9 +92,33 @@ class _Active:
         # node to the next is summarised once; the weak reference proves the id still
         # names the same tensor without keeping gradients alive.
         self.memo: dict[int, tuple[Any, dict[str, Any], Any]] = {}
+        # id(array owning the memory) -> (weak reference, summary): a view that covers all
+        # of that memory holds the same numbers in another shape (a transposed gradient).
+        self.whole: dict[int, tuple[Any, dict[str, Any]]] = {}
         # AccumulateGrad -> the gradient it is about to write into a leaf whose .grad is
         # None: the leaf's new .grad is then a copy of it, with the same summary.
         self.fresh: dict[Any, Any] = {}
+
+
+def _whole_array(data: Any) -> np.ndarray | None:
+    """Return the NumPy array owning ``data``'s memory when ``data`` holds all of it.
+
+    Such a view (``a.T``, ``a.reshape(...)``) has the same elements as the owner in another
+    order, so it has the owner's summary but for the shape. None for anything else (a
+    slice, a broadcast, another dtype, another library).
+    """
+    if type(data) is not np.ndarray:
+        return None
+    base = data.base
+    if base is None:
+        return data
+    if type(base) is not np.ndarray or base.size != data.size or base.dtype != data.dtype:
+        return None
+    flags = data.flags
+    if not (flags.c_contiguous or flags.f_contiguous):
+        return None
+    flags = base.flags
+    return base if flags.c_contiguous or flags.f_contiguous else None
 
 
 class Recorder:
@@ -87,19 +129,29 @@ class Recorder:
     block raises.
 
     Attributes:
-        graphs: the recorded graphs, one per backward call, oldest first
-            (``graphs[k].graph["producer"]["iteration"] == k``).
         values: whether gradient arrays are kept.
         saved: whether graphs have ``saved`` nodes.
+        inputs: whether graphs have input nodes (leaves that need no gradient).
     """
 
-    def __init__(self, values: bool = False, params: Any = None, saved: bool = False) -> None:
+    def __init__(
+        self,
+        values: bool = False,
+        params: Any = None,
+        saved: bool = False,
+        inputs: bool = False,
+    ) -> None:
         self.values = bool(values)
         self.saved = bool(saved)
-        self.graphs: list[nx.DiGraph] = []
+        self.inputs = bool(inputs)
+        self._graphs: list[nx.DiGraph] = []
+        self._pending: list[Walk] = []  # recorded passes whose graphs are not made yet
         self._names = param_names(params)
         self._handle: events.Handle | None = None
         self._active: list[_Active] = []
+        self._notes: weakref.WeakKeyDictionary[Any, tuple[InputNote, ...]] | None = (
+            weakref.WeakKeyDictionary() if self.inputs else None
+        )
         self._dispatch: dict[type, Callable[[Any], None]] = {
             events.BackwardStarted: self._started,
             events.NodeWillRun: self._will_run,
@@ -107,6 +159,8 @@ class Recorder:
             events.GradAccumulated: self._accumulated,
             events.BackwardFinished: self._finished,
         }
+        if self.inputs:
+            self._dispatch[events.NodeCreated] = self._created
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> Recorder:
@@ -131,6 +185,8 @@ class Recorder:
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
+        for active in self._active:
+            active.walk.detach()
         self._active.clear()
 
     @property
@@ -145,13 +201,27 @@ class Recorder:
         self.stop()
 
     def __len__(self) -> int:
-        return len(self.graphs)
+        return len(self._graphs) + len(self._pending)
 
     def __repr__(self) -> str:
         state = "recording" if self.recording else "stopped"
-        return f"<Recorder {state}, {len(self.graphs)} graph(s), values={self.values}>"
+        return f"<Recorder {state}, {len(self)} graph(s), values={self.values}>"
 
     # ------------------------------------------------------------ results
+    @property
+    def graphs(self) -> list[nx.DiGraph]:
+        """The recorded graphs, one per backward call, oldest first.
+
+        ``graphs[k].graph["producer"]["iteration"] == k``. Graphs are made from the
+        recorded data on the first read; a graph read while its backward still runs keeps
+        filling in as the backward goes on.
+        """
+        pending = self._pending
+        if pending:
+            self._graphs.extend(walk.graph for walk in pending)
+            pending.clear()
+        return self._graphs
+
     def diff(self, i: int, j: int) -> Any:
         """Compare two recorded graphs with :func:`gradviz.trace.diff.diff`.
 
@@ -165,7 +235,7 @@ class Recorder:
         Raises:
             IndexError: ``i`` or ``j`` names no recorded graph.
         """
-        n = len(self.graphs)
+        n = len(self)
         for k in (i, j):
             if not -n <= k < n:
                 raise IndexError(
@@ -174,7 +244,8 @@ class Recorder:
                     else f"no graph {k}: nothing was recorded (no backward ran inside the block)"
                 )
         differ = importlib.import_module("gradviz.trace.diff")
-        return differ.diff(self.graphs[i], self.graphs[j])
+        graphs = self.graphs
+        return differ.diff(graphs[i], graphs[j])
 
     def save(self, path: Any) -> Any:
         """Save the recorded graphs to a trace file (see :func:`gradviz.trace.save`).
@@ -199,24 +270,68 @@ class Recorder:
         hit = active.memo.get(key)
         if hit is not None and hit[0]() is grad:
             return hit[1], hit[2]
-        summary = summarize(grad)
+        summary = self._describe(active, grad._data)
         value = host_copy(grad) if self.values else None
         active.memo[key] = (weakref.ref(grad), summary, value)
         return summary, value
 
-    def _summaries(self, active: _Active, grads: tuple[Any, ...]) -> tuple[list[Any], list[Any]]:
-        summaries = []
-        values = []
+    def _describe(self, active: _Active, data: Any) -> dict[str, Any]:
+        """Summarise an array, reusing the summary of a view of the same memory."""
+        whole = _whole_array(data)
+        if whole is None:
+            return summarize(data)
+        seen = active.whole.get(id(whole))
+        if seen is not None and seen[0]() is whole:
+            summary = seen[1]
+            if summary["shape"] != data.shape:
+                summary = {**summary, "shape": data.shape}
+            return summary
+        summary = summarize(data)
+        active.whole[id(whole)] = (weakref.ref(whole), summary)
+        return summary
+
+    def _summaries(
+        self, active: _Active, grads: tuple[Any, ...]
+    ) -> tuple[list[Any], list[Any] | None]:
+        """Return the gradients' summaries (and host copies with ``values``), slot for slot."""
+        # NOTE: _summary's work inlined: this runs for every slot of every node.
+        memo = active.memo
+        summaries: list[Any] = []
+        values: list[Any] | None = [] if self.values else None
         for g in grads:
-            s, v = self._summary(active, g)
-            summaries.append(s)
-            values.append(v)
+            if g is None:
+                summary = value = None
+            else:
+                hit = memo.get(id(g))
+                if hit is not None and hit[0]() is g:
+                    summary, value = hit[1], hit[2]
+                else:
+                    summary = self._describe(active, g._data)
+                    value = host_copy(g) if values is not None else None
+                    memo[id(g)] = (weakref.ref(g), summary, value)
+            summaries.append(summary)
+            if values is not None:
+                values.append(value)
         return summaries, values
 
+    def _created(self, event: events.NodeCreated) -> None:
+        found = note_inputs(event.inputs, event.node)
+        if found is not None:
+            self._notes[event.node] = found  # type: ignore[index]
+
     def _started(self, event: events.BackwardStarted) -> None:
-        iteration = len(self.graphs)
+        iteration = len(self)
         roots = roots_of(event.roots, "backward")
-        walk = build(roots, self._names, self.saved, schema.producer("record", iteration))
+        walk = build(
+            roots,
+            self._names,
+            self.saved,
+            schema.producer("record", iteration),
+            inputs=self.inputs,
+            notes=self._notes,
+            recorded=True,
+            values=self.values,
+        )
         backward = {
             "order": [],
             "seconds": 0.0,
@@ -224,38 +339,26 @@ class Recorder:
             "create_graph": bool(event.create_graph),
             "completed": False,
         }
-        walk.graph.graph["backward"] = backward
-        values = self.values
-        for d in walk.data.values():
-            d["order"] = None
-            d["seconds"] = 0.0
-            d["grad_in"] = [None] * d["n_outputs"]
-            d["grad_out"] = [None] * d["n_inputs"]
-            if values:
-                d["grad_in_values"] = [None] * d["n_outputs"]
-                d["grad_out_values"] = [None] * d["n_inputs"]
-        for d in walk.leaves.values():
-            d["grad"] = None
-            if values:
-                d["grad_value"] = None
-        self.graphs.append(walk.graph)
+        walk.attrs["backward"] = backward
+        self._pending.append(walk)
         self._active.append(_Active(walk, event.roots, backward))
 
     def _will_run(self, event: events.NodeWillRun) -> None:
         if not self._active:
             return
         active = self._active[-1]
-        d = active.walk.data.get(event.node)
+        node = event.node
+        walk = active.walk
+        d = walk.data.get(node)
         if d is None:
             return
         d["order"] = len(active.order)
-        active.order.append(active.walk.ids[event.node])
+        active.order.append(walk.ids[node])
         d["grad_in"], values = self._summaries(active, event.grads_in)
-        if self.values:
+        if values is not None:
             d["grad_in_values"] = values
-        leaf = active.walk.leaves.get(event.node)
-        if leaf is not None and event.node.variable._grad is None:
-            active.fresh[event.node] = event.grads_in[0]
+        if node in walk.leaves and node.variable._grad is None:
+            active.fresh[node] = event.grads_in[0]
 
     def _executed(self, event: events.NodeExecuted) -> None:
         if not self._active:
@@ -266,7 +369,7 @@ class Recorder:
             return
         d["seconds"] = float(event.seconds)
         d["grad_out"], values = self._summaries(active, event.grads_out)
-        if self.values:
+        if values is not None:
             d["grad_out_values"] = values
 
     def _accumulated(self, event: events.GradAccumulated) -> None:
@@ -287,6 +390,7 @@ class Recorder:
             # .grad was None and is now a copy of exactly this gradient (no dtype cast).
             d["grad"], value = self._summary(active, written)
         else:
+            # NOTE: not from the memos: .grad may have been added to in place.
             d["grad"] = summarize(grad)
             value = host_copy(grad) if self.values else None
         if self.values:
@@ -299,3 +403,6 @@ class Recorder:
         active.backward["seconds"] = float(event.seconds)
         active.backward["completed"] = bool(event.completed)
         active.memo.clear()
+        active.whole.clear()
+        active.fresh.clear()
+        active.walk.detach()  # the graph no longer needs the engine's nodes and tensors

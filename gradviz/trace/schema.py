@@ -44,7 +44,10 @@ Strings ``"n0"``, ``"n1"``, ... (:func:`node_id`), assigned deterministically, n
    with its leaf.
 3. Then the ``saved`` nodes (only with ``saved=True``), op by op in id order, slot by slot
    in the op's save order, so op and leaf ids do not depend on ``saved``.
-4. Outputs last, in root order.
+4. Then the outputs, in root order.
+5. Input nodes last (only with ``inputs=True``): op by op in id order, slot by slot; a
+   tensor feeding several slots or ops is one node, numbered at its first use. So no
+   other id depends on which inputs are known (see ``leaf`` nodes below).
 
 Node attributes
 ---------------
@@ -97,12 +100,19 @@ Summary dict (:data:`SUMMARY_KEYS`, made by :func:`gradviz.trace.summarize`)::
 ``norm`` (L2), ``min``, ``max`` and ``mean`` are over the finite elements; ``nan`` and
 ``inf`` count the others. With no finite element ``norm`` is 0.0 and the other three NaN.
 
-``leaf`` nodes (leaf tensors that require grad, one per ``AccumulateGrad``) also have:
-``param`` (dotted parameter name: the key in ``params=``, else ``tensor.name`` when set,
-which nn sets to the parameter's dotted name; else None), ``name`` (str, the display name,
-``""`` when none), ``requires_grad`` (bool), and after a recorded backward ``grad`` (summary
-of ``tensor.grad`` once this backward accumulated into it, or None when it did not, e.g.
-for ``autograd.grad``) and, with ``values=True``, ``grad_value`` (NumPy array or None).
+``leaf`` nodes are leaf tensors. One that requires grad has an ``AccumulateGrad`` (one
+leaf per ``AccumulateGrad``, ``requires_grad=True``). With ``inputs=True`` a graph also
+holds *input* nodes: ``leaf`` nodes with ``requires_grad=False`` for the tensors that feed
+an op without needing a gradient (a batch of data, a mask, ``x`` in ``w * x``), each with
+a data edge to every op it feeds. ``record(inputs=True)`` knows every such tensor of the
+ops created while it records; ``capture`` (and ``record`` for ops created before it
+started) only those the op saved for its backward, until a backward frees them. Every
+leaf has ``param`` (dotted parameter name: the key in ``params=``, else ``tensor.name``
+when set, which nn sets to the parameter's dotted name; else None), ``name`` (str, the
+display name, ``""`` when none), ``requires_grad`` (bool), and after a recorded backward
+``grad`` (summary of ``tensor.grad`` once this backward accumulated into it, or None when
+it did not, e.g. for ``autograd.grad``, and always None for an input) and, with
+``values=True``, ``grad_value`` (NumPy array or None).
 
 ``output`` nodes also have ``name`` (str) and ``grad_fn`` (node id of the op that produced
 the tensor, or None for a leaf or a tensor that does not require grad).
@@ -118,12 +128,15 @@ Edge attributes
 - data edges: ``slots``, a list of ``[input_nr, output_nr]`` lists (input slot of the
   consumer, output index of the producer), sorted; a list because ``a + a`` feeds both
   slots of one node through one edge: ``[[0, 0], [1, 0]]``. A leaf -> ``AccumulateGrad``
-  edge and an op -> output edge have ``[[0, output_nr]]``.
+  edge and an op -> output edge have ``[[0, output_nr]]``; an input -> op edge has
+  ``[[input_nr, 0]]`` per slot the input fills.
 - saved edges: ``slot``, the slot name (``"self"``); when one leaf fills several saved
   slots of one op (``w * w``) the names are joined with ``", "`` (``"self, other"``).
 
 Data edges go op/leaf -> op and op -> output (``AccumulateGrad`` -> output when the output
-is a leaf). Saved edges go saved/leaf -> op. The graph is always a DAG.
+is a leaf): a leaf that requires grad feeds only its ``AccumulateGrad``, an input feeds
+ops other than ``AccumulateGrad``. Saved edges go saved/leaf -> op. The graph is always a
+DAG.
 
 Types and storage
 -----------------
@@ -564,6 +577,15 @@ def _check_edge(u: str, v: str, d: dict[str, Any], g: nx.DiGraph, out: list[str]
             )
         if ku not in (OP, LEAF) or kv not in (OP, OUTPUT):
             out.append(f"{where}: a data edge goes op/leaf -> op/output, not {ku} -> {kv}")
+        elif (
+            ku == LEAF
+            and g.nodes[u].get("requires_grad") is False
+            and (kv != OP or g.nodes[v].get("label") == ACCUMULATE_GRAD)
+        ):
+            out.append(
+                f"{where}: an input (a leaf with requires_grad=False) feeds ops, "
+                f"not {'an AccumulateGrad' if kv == OP else 'an ' + str(kv)}"
+            )
     elif role == SAVED_ROLE:
         if not isinstance(d.get("slot"), str):
             out.append(f"{where}: a saved edge needs slot, the saved slot name")

@@ -234,6 +234,121 @@ def test_saved_tensors_from_a_script_or_a_trace(scripts: Path) -> None:
     assert dotparse.parse(out.read_text()).nodes == saved.nodes
 
 
+DATA = """\
+import gradviz as torch
+
+w = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+w.name = "w"
+x = torch.tensor([4.0, 5.0, 6.0])
+x.name = "x"
+mask = torch.tensor([1.0, 0.0, 1.0])
+mask.name = "mask"
+((w * x) + mask).sum().backward()
+"""
+
+BLOCKS = """\
+import gradviz as torch
+from gradviz import nn
+
+torch.manual_seed(0)
+blocks = [nn.Sequential(nn.Linear(6, 6), nn.Tanh()) for _ in range(8)]
+model = nn.Sequential(nn.Linear(4, 6), *blocks)
+model(torch.randn(2, 4)).sum().backward()
+"""
+
+
+def _white(path: Path) -> list[str]:
+    nodes = dotparse.parse(path.read_text()).nodes.values()
+    return sorted(d["label"] for d in nodes if d.get("fillcolor") == "white")
+
+
+def test_render_help_names_the_flags_of_the_issue() -> None:
+    text = invoke("render", "--help").output
+    for flag in (
+        "--show-inputs",
+        "--grads / --no-grads",
+        "--cluster-modules / --no-cluster-modules",
+        "--depth, --max-depth N",
+        "--max-nodes N",
+        "--fold-repeats / --no-fold-repeats",
+    ):
+        assert flag in text, flag
+    assert "--inputs" in invoke("run", "--help").output
+
+
+def test_show_inputs_from_a_script_or_a_trace(scripts: Path) -> None:
+    (scripts / "data.py").write_text(DATA)
+    out = scripts / "g.dot"
+    result = invoke("render", str(scripts / "data.py"), "--show-inputs", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "1 leaf, 2 inputs, 1 output" in result.output
+    # x feeds MulBackward0; the mask feeds AddBackward0, which saved nothing: recording
+    # the script knows both.
+    assert _white(out) == ["mask\n(3)", "x\n(3)"]
+    assert invoke("render", str(scripts / "data.py"), "-o", str(out)).exit_code == 0
+    assert _white(out) == []  # hidden unless asked
+    # A trace file holds inputs when `run --inputs` recorded them.
+    trace = scripts / "data.gvz"
+    assert invoke("run", "-o", str(trace), "--inputs", str(scripts / "data.py")).exit_code == 0
+    result = invoke("render", str(trace), "--show-inputs", "-o", str(out))
+    assert result.exit_code == 0 and result.stderr == ""
+    assert _white(out) == ["mask\n(3)", "x\n(3)"]
+    assert invoke("run", "-o", str(trace), str(scripts / "data.py")).exit_code == 0
+    result = invoke("render", str(trace), "--show-inputs", "-o", str(out))
+    assert result.exit_code == 0
+    assert "holds no input nodes; record it with `gradviz run --inputs`" in result.stderr
+    assert _white(out) == []
+
+
+def test_grads_flags(scripts: Path) -> None:
+    trace = _trace(scripts)
+    texts = {}
+    for flag in ("--grads", "--no-grads", None):
+        out = scripts / f"{flag}.dot"
+        args = ["render", str(trace), "-o", str(out)] + ([flag] if flag else [])
+        assert invoke(*args).exit_code == 0
+        texts[flag] = out.read_text()
+    assert "grad norm" in texts["--grads"] and "grad norm" not in texts["--no-grads"]
+    assert texts[None] == texts["--grads"]  # a recorded graph shows its gradients
+
+
+def test_cluster_depth_and_node_budget_flags(scripts: Path) -> None:
+    (scripts / "blocks.py").write_text(BLOCKS)
+    script = str(scripts / "blocks.py")
+
+    def draw(*flags: str) -> dotparse.Dot:
+        out = scripts / "g.dot"
+        result = invoke("render", script, "-o", str(out), "--no-grads", *flags)
+        assert result.exit_code == 0, result.output
+        return dotparse.parse(out.read_text())
+
+    full = draw()
+    assert "cluster_1.0" in full.clusters and len(full.nodes) == 64
+    assert draw("--no-cluster-modules").clusters == {}
+    assert draw("--cluster-modules").clusters == full.clusters
+    shallow = draw("--depth", "0")
+    assert shallow.nodes == draw("--max-depth", "0").nodes  # the old name still works
+    assert sorted(n for n in shallow.nodes if n.startswith("module_"))[:2] == [
+        "module_0",
+        "module_1",
+    ]
+    folded = draw("--fold-repeats")
+    assert folded.clusters["cluster_1"]["label"] == "1\u20138 (\u00d78)"
+    assert len(folded.nodes) == 15
+    assert (
+        draw("--no-fold-repeats", "--max-nodes", "30")
+        .graph_attrs["label"]
+        .startswith("64 nodes exceed the budget of 30: modules deeper than")
+    )
+    budget = draw("--max-nodes", "30")
+    assert budget.graph_attrs["label"] == (
+        "64 nodes exceed the budget of 30: repeated blocks are folded (15 drawn)"
+    )
+    assert draw("--max-nodes", "0").nodes == full.nodes  # 0: no limit
+    bad = invoke("render", script, "-o", str(scripts / "g.dot"), "--depth", "-1")
+    assert bad.exit_code == 2 and "Invalid value for '--depth'" in bad.output
+
+
 @needs_dot
 @needs_pdftotext
 def test_render_pdf_reads_back(scripts: Path) -> None:

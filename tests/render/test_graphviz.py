@@ -208,16 +208,37 @@ def test_freed_saved_tensors_read_freed() -> None:
     assert parse(graph).nodes[exp]["label"] == "ExpBackward0"
 
 
-def test_inputs_without_grad_hidden_unless_asked() -> None:
+def _graph_with_input() -> tuple[nx.DiGraph, str]:
+    """``w * x`` where ``x`` needs no gradient: an input node feeding slot 1."""
     b = Builder()
-    x = b.param("x", (3,), param="x")
-    b.graph.nodes[b.leaf_of[x]]["requires_grad"] = False
-    op = b.op("NegBackward0", [x], (3,))
+    w = b.param("w", (3,), param="w")
+    op = b.op("MulBackward0", [w, None], (3,))
     b.output(op, (3,))
-    graph = b.done()
-    assert b.leaf_of[x] not in parse(graph).nodes
+    x = "n5"
+    b.graph.add_node(
+        x,
+        **schema.leaf_node(
+            "x", param="x", requires_grad=False, shape=(3,), dtype="float32", device="cpu"
+        ),
+    )
+    b.graph.add_edge(x, op, **schema.data_edge([[1, 0]]))
+    return b.done(), x
+
+
+def test_inputs_without_grad_hidden_unless_asked() -> None:
+    graph, x = _graph_with_input()
+    hidden = parse(graph)
+    assert x not in hidden.nodes and all(x not in (a, b) for a, b, _ in hidden.edges)
     shown = parse(graph, show_inputs=True)
-    assert shown.nodes[b.leaf_of[x]]["fillcolor"] == "white"
+    assert shown.nodes[x] == {"label": "x\n(3)", "fillcolor": "white"}
+    assert (x, "n2", {}) in shown.edges
+
+
+def test_legend_explains_inputs_when_they_are_shown() -> None:
+    graph, _ = _graph_with_input()
+    assert "legend_input" not in parse(graph, legend=True).nodes
+    legend = parse(graph, legend=True, show_inputs=True).nodes["legend_input"]
+    assert legend == {"label": "input tensor\n(no grad)", "fillcolor": "white"}
 
 
 # -- modules -------------------------------------------------------------------------------
@@ -277,14 +298,14 @@ def test_max_depth_one_folds_each_layer_inside_its_parent_cluster() -> None:
 def test_node_budget_folds_modules_and_says_so() -> None:
     graph = chain_graph(n_modules=40, ops_per_module=5)
     assert graph.number_of_nodes() == 204
-    dot = parse(graph, max_nodes=60)
+    dot = parse(graph, max_nodes=60, fold_repeats=False)
     assert len(dot.nodes) <= 60
     assert "204 nodes exceed the budget of 60" in dot.graph_attrs["label"]
     assert "modules deeper than 2 are folded (44 drawn)" in dot.graph_attrs["label"]
     assert dot.nodes["module_blocks.7.inner"]["label"] == "blocks.7.inner\n5 ops"
     assert dot.member["module_blocks.7.inner"] == "cluster_blocks.7"
     # 40 blocks do not fit in 20 boxes at any depth but the top: one box for `blocks`.
-    dot = parse(graph, max_nodes=20)
+    dot = parse(graph, max_nodes=20, fold_repeats=False)
     assert "modules deeper than 0 are folded (5 drawn)" in dot.graph_attrs["label"]
     assert dot.nodes["module_blocks"]["label"] == "blocks\n200 ops"
     assert len(parse(graph, max_nodes=None).nodes) == 204
@@ -299,6 +320,161 @@ def test_node_budget_without_modules_says_it_cannot_fold() -> None:
     dot = parse(b.done(), max_nodes=10)
     assert len(dot.nodes) == 33
     assert "no more modules to fold" in dot.graph_attrs["label"]
+
+
+# -- repeated blocks ---------------------------------------------------------------------------
+
+
+def blocks_graph(
+    n_blocks: int = 12, widths: list[int] | None = None, *, mask: bool = False
+) -> nx.DiGraph:
+    """Return ``x`` through blocks ``layers.K`` into a SumBackward0.
+
+    A block is ``fc`` (weight, TBackward0, MmBackward0), then a ReluBackward0, or with
+    ``mask`` a MulBackward0 by a leaf that every block shares.
+    """
+    b = Builder()
+    h = b.param("x", (2, 4), param="x")
+    shared = b.param("mask", (2, 4), param="mask") if mask else None
+    for k in range(n_blocks):
+        width = widths[k] if widths else 4
+        module = f"layers.{k}"
+        weight = b.param(f"{module}.fc.weight", (width, 4), param=f"{module}.fc.weight")
+        t = b.op("TBackward0", [weight], (4, width), module=f"{module}.fc")
+        mm = b.op("MmBackward0", [h, t], (2, width), module=f"{module}.fc")
+        if shared is None:
+            h = b.op("ReluBackward0", [mm], (2, width), module=module)
+        else:
+            h = b.op("MulBackward0", [mm, shared], (2, width), module=module)
+    out = b.op("SumBackward0", [h], ())
+    b.output(out, ())
+    return b.done()
+
+
+def _block_ids(graph: nx.DiGraph, block: str) -> set[str]:
+    """Ids of the nodes drawn inside ``block`` (ops by module, leaves by parameter name)."""
+    found = set()
+    for n, d in graph.nodes(data=True):
+        name = d.get("module") or d.get("param") or ""
+        if name == block or name.startswith(block + "."):
+            found.add(n)
+    for n, d in graph.nodes(data=True):  # an AccumulateGrad goes with its leaf
+        if d.get("label") == "AccumulateGrad" and set(graph.predecessors(n)) & found:
+            found.add(n)
+    return found
+
+
+def test_repeated_blocks_fold_into_the_first_when_asked() -> None:
+    graph = blocks_graph()
+    dot = parse(graph, fold_repeats=True)
+    assert dot.clusters["cluster_layers.0"]["label"] == "layers.0\u201311 (\u00d712)"
+    assert sorted(dot.clusters) == ["cluster_layers", "cluster_layers.0", "cluster_layers.0.fc"]
+    first = _block_ids(graph, "layers.0")
+    outside = {"n0", "n1"} | {n for n in graph if graph.nodes[n]["label"] in ("SumBackward0", "")}
+    assert set(dot.nodes) == first | outside
+    relu0 = next(n for n in first if graph.nodes[n]["label"] == "ReluBackward0")
+    mm0 = next(n for n in first if graph.nodes[n]["label"] == "MmBackward0")
+    total = next(n for n in graph if graph.nodes[n]["label"] == "SumBackward0")
+    pairs = [(a, b) for a, b, _ in dot.edges]
+    assert (relu0, total) in pairs  # what left layers.11 leaves its place in layers.0
+    assert ("n0", mm0) in pairs and (relu0, mm0) not in pairs  # no edge between blocks
+    assert len(pairs) == len(set(pairs))
+    assert_golden(
+        "render/repeated_blocks_folded_handbuilt.dot", gvr.render_dot(graph, fold_repeats=True)
+    )
+
+
+def test_repeated_blocks_are_drawn_in_full_by_default_and_when_refused() -> None:
+    graph = blocks_graph()
+    for options in ({}, {"fold_repeats": False}):
+        dot = parse(graph, **options)
+        assert len(dot.nodes) == graph.number_of_nodes()
+        assert dot.clusters["cluster_layers.11"]["label"] == "layers.11"
+
+
+def test_node_budget_folds_repeated_blocks_before_modules() -> None:
+    graph = blocks_graph()
+    assert graph.number_of_nodes() == 64
+    dot = parse(graph, max_nodes=20)
+    assert dot.graph_attrs["label"] == (
+        "64 nodes exceed the budget of 20: repeated blocks are folded (9 drawn)"
+    )
+    assert dot.clusters["cluster_layers.0"]["label"] == "layers.0\u201311 (\u00d712)"
+    # Still too big: then modules fold too, and the blocks' box keeps the run's name.
+    dot = parse(graph, max_nodes=6)
+    assert dot.graph_attrs["label"] == (
+        "64 nodes exceed the budget of 6: repeated blocks and modules deeper than 2 are "
+        "folded (6 drawn)"
+    )
+    assert dot.nodes["module_layers.0.fc"]["label"] == "layers.0.fc\n2 ops, 1 leaf"
+    dot = parse(graph, max_nodes=5)
+    assert dot.graph_attrs["label"] == (
+        "64 nodes exceed the budget of 5: repeated blocks and modules deeper than 1 are "
+        "folded (5 drawn)"
+    )
+    assert dot.nodes["module_layers.0"]["label"] == "layers.0\u201311 (\u00d712)\n3 ops, 1 leaf"
+    assert "module_layers.1" not in dot.nodes
+    # Without folding repeats, the same budget folds modules only.
+    refused = parse(graph, max_nodes=20, fold_repeats=False)
+    assert "repeated" not in refused.graph_attrs["label"]
+    assert "modules deeper than 1 are folded (16 drawn)" in refused.graph_attrs["label"]
+
+
+def test_only_runs_of_identical_neighbours_fold() -> None:
+    dot = parse(blocks_graph(6, [4, 4, 4, 8, 4, 4]), fold_repeats=True)
+    labels = {name: attrs["label"] for name, attrs in dot.clusters.items()}
+    assert labels["cluster_layers.0"] == "layers.0\u20132 (\u00d73)"
+    assert labels["cluster_layers.3"] == "layers.3"  # wider than its neighbours
+    assert labels["cluster_layers.4"] == "layers.4\u20135 (\u00d72)"
+    assert not {"cluster_layers.1", "cluster_layers.2", "cluster_layers.5"} & set(labels)
+
+
+def test_repeat_folding_within_depth_folding() -> None:
+    graph = blocks_graph()
+    dot = parse(graph, fold_repeats=True, max_depth=1)
+    assert dot.nodes["module_layers.0"]["label"] == "layers.0\u201311 (\u00d712)\n3 ops, 1 leaf"
+    assert [n for n in dot.nodes if n.startswith("module_")] == ["module_layers.0"]
+    # Folding `layers` itself swallows every block: its box counts them all.
+    dot = parse(graph, fold_repeats=True, max_depth=0)
+    assert dot.nodes["module_layers"]["label"] == "layers\n36 ops, 12 leaves"
+
+
+def test_without_clusters_the_caption_names_the_folded_blocks() -> None:
+    dot = parse(blocks_graph(), fold_repeats=True, clusters=False)
+    assert dot.clusters == {}
+    assert dot.graph_attrs["label"] == "repeated blocks drawn once: layers.0\u201311 (\u00d712)"
+
+
+def test_an_input_shared_by_every_block_gets_one_edge() -> None:
+    graph = blocks_graph(4, mask=True)
+    dot = parse(graph, fold_repeats=True)
+    mask_acc = "n2"
+    assert graph.nodes["n3"]["label"] == "mask"
+    assert [b for a, b, _ in dot.edges if a == mask_acc] == [
+        next(n for n in _block_ids(graph, "layers.0") if graph.nodes[n]["label"] == "MulBackward0")
+    ]
+
+
+def test_gradients_that_differ_between_blocks_do_not_stop_folding() -> None:
+    graph = blocks_graph(3)
+    ops = [n for n, d in graph.nodes(data=True) if d["kind"] == "op"]
+    for k, n in enumerate(ops):
+        graph.nodes[n]["grad_in"] = [summary(float(k + 1))]
+    dot = parse(graph, fold_repeats=True, grads=True)
+    assert dot.clusters["cluster_layers.0"]["label"] == "layers.0\u20132 (\u00d73)"
+
+
+def test_folded_dot_does_not_depend_on_insertion_order() -> None:
+    graph = blocks_graph(5, mask=True)
+    expected = gvr.render_dot(graph, fold_repeats=True, show_saved=True)
+    for seed in range(3):
+        shuffled = _shuffled_copy(graph, seed)
+        assert gvr.render_dot(shuffled, fold_repeats=True, show_saved=True) == expected
+
+
+def test_fold_repeats_must_be_true_false_or_none() -> None:
+    with pytest.raises(ValueError, match="fold_repeats must be True, False or None, got 'yes'"):
+        gvr.render_dot(blocks_graph(2), fold_repeats="yes")
 
 
 # -- after a backward --------------------------------------------------------------------------

@@ -268,3 +268,104 @@ def test_deep_graphs_have_no_recursion_limit(torch: ModuleType) -> None:
     torchviz = pytest.importorskip("torchviz")
     with pytest.raises(RecursionError):
         torchviz.make_dot(chain(torch))
+
+
+# -- inputs that need no gradient ---------------------------------------------------------------
+
+
+def test_make_dot_shows_inputs_only_when_asked() -> None:
+    gradviz.manual_seed(0)
+    layer = gradviz.nn.Linear(4, 3)
+    x = gradviz.randn(5, 4)
+    x.name = "batch"
+    y = layer(x).sum()
+    hidden = dotparse.parse(make_dot(y).source)
+    assert not any(d.get("fillcolor") == "white" for d in hidden.nodes.values())
+    shown = dotparse.parse(make_dot(y, show_inputs=True).source)
+    (batch,) = [n for n, d in shown.nodes.items() if d.get("fillcolor") == "white"]
+    assert shown.nodes[batch]["label"] == "batch\n(5, 4)"
+    (head,) = [b for a, b, _ in shown.edges if a == batch]
+    assert shown.nodes[head]["label"] == "AddmmBackward0"
+    # All other nodes are drawn as before, under the same ids.
+    assert {n: d for n, d in shown.nodes.items() if n != batch} == hidden.nodes
+
+
+def test_render_a_tensor_with_inputs(tmp_path: Path) -> None:
+    w = gradviz.ones(3, requires_grad=True)
+    x = gradviz.tensor([1.0, 2.0, 3.0])
+    x.name = "x"
+    path = render((w * x).sum(), tmp_path / "g.dot", show_inputs=True)
+    assert 'label="x\n(3)" fillcolor=white' in path.read_text()
+
+
+def test_recorded_inputs_are_drawn_even_when_nothing_saved_them() -> None:
+    b = gradviz.ones(3, requires_grad=True)
+    mask = gradviz.tensor([1.0, 0.0, 1.0])
+    mask.name = "mask"
+    with record(inputs=True) as rec:
+        (b + mask).sum().backward()  # AddBackward0 saves nothing: capture cannot see mask
+    dot = dotparse.parse(render_dot(rec.graphs[0], show_inputs=True))
+    assert [d["label"] for d in dot.nodes.values() if d.get("fillcolor") == "white"] == [
+        "mask\n(3)"
+    ]
+
+
+# -- a model of repeated blocks ----------------------------------------------------------------
+
+
+class Block(gradviz.nn.Module):
+    """A residual block: ``x + relu(norm(fc(x)))``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = gradviz.nn.Linear(8, 8)
+        self.norm = gradviz.nn.LayerNorm(8)
+
+    def forward(self, x: Any) -> Any:  # noqa: D102 - nn.Module's forward
+        return x + self.norm(self.fc(x)).relu()
+
+
+class Stack(gradviz.nn.Module):
+    """An embedding, ``n_blocks`` identical blocks in ``layers``, and a head."""
+
+    def __init__(self, n_blocks: int = 12) -> None:
+        super().__init__()
+        self.embed = gradviz.nn.Linear(4, 8)
+        self.layers = gradviz.nn.ModuleList([Block() for _ in range(n_blocks)])
+        self.head = gradviz.nn.Linear(8, 2)
+
+    def forward(self, x: Any) -> Any:  # noqa: D102 - nn.Module's forward
+        h = self.embed(x)
+        for layer in self.layers:
+            h = layer(h)
+        return self.head(h)
+
+
+def _stack_loss() -> Any:
+    gradviz.manual_seed(0)
+    return Stack()(gradviz.randn(3, 4)).sum()
+
+
+def test_a_model_of_repeated_blocks_folds_into_one_cluster() -> None:
+    graph = capture(_stack_loss())
+    assert graph.number_of_nodes() == 170
+    source = render_dot(graph, fold_repeats=True)
+    dot = dotparse.parse(source)
+    assert dot.clusters["cluster_layers.0"]["label"] == "layers.0\u201311 (\u00d712)"
+    assert not any(name.startswith("cluster_layers.1") for name in dot.clusters)
+    ops = Counter(d["label"] for d in dot.nodes.values() if "fillcolor" not in d)
+    assert ops["NativeLayerNormBackward0"] == 1 and ops["AddmmBackward0"] == 3  # embed, fc, head
+    assert_golden("render/repeated_blocks_model.dot", source)
+
+
+def test_a_model_of_repeated_blocks_folds_to_fit_the_budget() -> None:
+    graph = capture(_stack_loss())
+    dot = dotparse.parse(render_dot(graph, max_nodes=40))
+    assert dot.graph_attrs["label"] == (
+        "170 nodes exceed the budget of 40: repeated blocks are folded (27 drawn)"
+    )
+    assert len(dot.nodes) == 27
+    # Recording the same step draws the same folded picture.
+    with record() as rec:
+        _stack_loss().backward()
+    assert render_dot(rec.graphs[0], max_nodes=40, grads=False) == render_dot(graph, max_nodes=40)

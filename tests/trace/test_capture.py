@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import gradviz as gv
 from gradviz.engine.events import module_scope
-from gradviz.trace import capture, schema
+from gradviz.trace import capture, record, schema
 from gradviz.trace.capture import readable
 
 
@@ -560,3 +560,23 @@ def test_structure_matches_torch(torch: Any) -> None:
     theirs = _programs(torch)
     for name, t in ours.items():
         assert _our_structure(capture(t)) == _torch_structure(theirs[name]), name
+
+
+def test_node_dicts_have_the_schema_constructors_keys_in_order() -> None:
+    # capture writes node dicts out for speed; they must stay what the constructors make.
+    w = gv.ones(2, requires_grad=True)
+    g = capture((w * gv.ones(2)).sum(), inputs=True)
+    expected = {
+        "op": list(schema.op_node("X", 0)),
+        "leaf": list(schema.leaf_node("x")),
+        "output": list(schema.output_node("")),
+    }
+    for _, d in g.nodes(data=True):
+        assert list(d) == expected[d["kind"]], d["label"]
+    with record(values=True, inputs=True) as rec:
+        (w * gv.ones(2)).sum().backward()
+    for _, d in rec.graphs[0].nodes(data=True):
+        if d["kind"] == "op":
+            assert list(d) == expected["op"] + list(schema.OP_BACKWARD_KEYS)
+        elif d["kind"] == "leaf":
+            assert list(d) == expected["leaf"] + list(schema.LEAF_BACKWARD_KEYS)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -227,6 +229,56 @@ def test_params_and_saved_options() -> None:
         y.backward()
     assert same_static(rec.graphs[0], captured)
     assert rec.graphs[0].nodes["n1"]["param"] == "weight"
+
+
+def test_transposed_weight_gradient_summaries_agree() -> None:
+    # A weight's gradient reaches TBackward0 as the transpose of what leaves it: one
+    # array in two shapes, summarised once; the numbers must be those of the array.
+    gv.manual_seed(0)
+    layer = gv.nn.Linear(48, 32)
+    x = gv.randn(16, 48)
+    with record() as rec:
+        layer(x).square().mean().backward()
+    g = rec.graphs[0]
+    (t_node,) = [d for _, d in g.nodes(data=True) if d["label"] == "TBackward0"]
+    (into,) = t_node["grad_in"]
+    (out,) = t_node["grad_out"]
+    assert into["shape"] == (48, 32) and out["shape"] == (32, 48)
+    assert {k: v for k, v in into.items() if k != "shape"} == {
+        k: v for k, v in out.items() if k != "shape"
+    }
+    expected = summarize(layer.weight.grad.numpy().astype(np.float64))
+    for key in ("norm", "min", "max", "mean"):
+        assert out[key] == pytest.approx(expected[key], rel=1e-5, abs=1e-9)
+    weight = next(d for _, d in g.nodes(data=True) if d["label"] == "weight")
+    assert weight["grad"]["norm"] == pytest.approx(expected["norm"], rel=1e-5)
+
+
+def test_graph_is_made_on_first_read_and_fills_in_if_read_during_backward() -> None:
+    w = gv.tensor([1.0, 2.0], requires_grad=True)
+    seen: list[Any] = []
+    with record() as rec:
+        h = w * 3
+        h.register_hook(lambda grad: seen.append(rec.graphs[-1]))  # read mid-backward
+        h.sum().backward()
+    (mid,) = seen
+    assert mid is rec.graphs[0]  # the same graph object, filled in after the read
+    assert mid.graph["backward"]["completed"] is True
+    assert mid.graph["backward"]["order"] == ["n3", "n2", "n0"]
+    assert mid.nodes["n1"]["grad"]["max"] == 3.0
+    schema.validate(mid)
+
+
+def test_recorder_drops_the_engine_graph_after_each_backward() -> None:
+    w = gv.tensor([1.0, 2.0], requires_grad=True)
+    with record() as rec:
+        loss = (w * 3).exp().sum()
+        node = weakref.ref(loss.grad_fn)
+        loss.backward()
+    del loss
+    gc.collect()
+    assert node() is None  # not kept alive by the graphs not yet read
+    assert len(rec) == 1 and rec.graphs[0].nodes["n4"]["label"] == "SumBackward0"
 
 
 # ------------------------------------------------------------------ subscription lifecycle
