@@ -58,8 +58,11 @@ def measure(
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(rounds):
-            for name, fn in impls.items():
+        names = list(impls)
+        for r in range(rounds):
+            # Rotate the order each round: no implementation always runs first after gc.
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                fn = impls[name]
                 t0 = time.perf_counter()
                 for _ in range(inner):
                     fn()
