@@ -353,7 +353,11 @@ def summary_panel(graph: Any, *, timings: bool = True) -> Panel:
         ranked = sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))
         grid.add_row("ops", ", ".join(f"{name} x{count}" for name, count in ranked))
 
-    leaves = [n for n in node_order(graph) if graph.nodes[n].get("kind") == "leaf"]
+    leaves = [
+        n
+        for n in node_order(graph)
+        if graph.nodes[n].get("kind") == "leaf" and graph.nodes[n].get("requires_grad") is not False
+    ]
     params = [n for n in leaves if graph.nodes[n].get("param")]
     others = [n for n in leaves if not graph.nodes[n].get("param")]
     elements = sum(_numel(graph.nodes[n].get("shape")) for n in params)
@@ -661,8 +665,8 @@ def params_table(graph: Any) -> Table:
     recorded = bool(graph.graph.get("backward"))
     for node_id in node_order(graph):
         data = graph.nodes[node_id]
-        if data.get("kind") != "leaf":
-            continue
+        if data.get("kind") != "leaf" or data.get("requires_grad") is False:
+            continue  # inputs that need no grad are not parameters
         grad = data.get("grad")
         if grad is None:
             norm = "None" if recorded else "-"

@@ -395,3 +395,23 @@ def test_model_view_singular_and_empty_state_dict() -> None:
     assert to_text(model_view(empty)) == (
         "Identity\n0 parameter elements, 0 trainable\nstate_dict: 0 keys\n"
     )
+
+
+def test_inputs_that_need_no_grad_are_not_listed_as_parameters() -> None:
+    import io
+
+    from rich.console import Console
+
+    import gradviz
+    from gradviz.renderers.console import params_table
+
+    w = gradviz.ones(3, requires_grad=True)
+    w.name = "w"
+    x = gradviz.ones(3)
+    x.name = "data_x"
+    graph = gradviz.trace.capture((w * x).sum(), inputs=True)
+    assert any(d.get("requires_grad") is False for _, d in graph.nodes(data=True))
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(params_table(graph))
+    assert "w" in out.getvalue()
+    assert "data_x" not in out.getvalue()
