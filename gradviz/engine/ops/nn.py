@@ -1513,22 +1513,14 @@ def hardtanh(input: Tensor, min_val: float, max_val: float) -> Tensor:  # noqa: 
     return Hardtanh.apply(input, min_val=min_val, max_val=max_val)
 
 
-class LeakyReluInplace(Op):
-    """In-place leaky ReLU; saves its result. d/dx = g where the result > 0, else slope * g."""
+class LeakyReluInplace(P.LeakyRelu):
+    """In-place leaky ReLU: the same op, saving its result (the input is overwritten).
+
+    The backward is LeakyRelu's: the result is positive exactly where the input is.
+    """
 
     node = "LeakyReluBackward1"
     saves = ("result",)
-    attrs = ("negative_slope",)
-
-    @staticmethod
-    def forward(ctx: Any, a: Any, negative_slope: float = 0.01) -> Any:
-        ctx.negative_slope = negative_slope
-        return backend.namespace(a).where(a > 0, a, a * negative_slope)
-
-    @staticmethod
-    def backward(ctx: Any, g: Tensor) -> Any:
-        (r,) = ctx.saved_tensors
-        return P.where(r > 0, g, g * ctx.negative_slope)
 
 
 class EluInplace(Op):
