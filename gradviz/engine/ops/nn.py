@@ -1209,11 +1209,8 @@ class NllLoss(Op):
                 vals = _safe_div(xp, vals, total._data)
             out = xp.zeros(data.shape, dtype=data.dtype, **_creation_kw(data))
             rows = xp.arange(data.shape[0], dtype=safe.dtype, **_creation_kw(data))
-            vals = xp.astype(vals, data.dtype)
-            if getattr(xp, "__name__", "") in ("numpy", "cupy"):
-                out[rows, safe] = vals  # one target per row: a plain write, no duplicates
-            else:
-                backend.scatter_add(out, (rows, safe), vals)
+            # One target per row: a plain write, no duplicates to sum.
+            backend.setitem(out, (rows, safe), xp.astype(vals, data.dtype))
             return const(xp.reshape(out, tuple(x.shape)))
         pick, w_t = _nll_parts(xp, data, target, weight, ignore_index=ctx.ignore_index)
         coef = -xp.where(pick, xp.expand_dims(w_t, axis=1), xp.zeros_like(data))
