@@ -169,51 +169,42 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class Softmax(Module):
+class _AlongDim(Module):
+    """Base of the activations that normalise along one dimension ``dim``."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        super().__setstate__(state)
+        if not hasattr(self, "dim"):
+            self.dim = None
+
+    def extra_repr(self) -> str:
+        """Return ``dim=...``."""
+        return f"dim={self.dim}"
+
+
+class Softmax(_AlongDim):
     """Apply softmax along ``dim`` (the outputs along it are positive and sum to 1).
 
     Args:
         dim: the dimension to normalise over (None is deprecated: PyTorch's implicit choice).
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        super().__setstate__(state)
-        if not hasattr(self, "dim"):
-            self.dim = None
-
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return ``softmax(input, dim)``."""
         return F.softmax(input, self.dim, _stacklevel=5)
 
-    def extra_repr(self) -> str:
-        """Return ``dim=...``."""
-        return f"dim={self.dim}"
 
-
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim):
     """Apply ``log(softmax(x))`` along ``dim``, computed stably.
 
     Args:
         dim: the dimension to normalise over (None is deprecated: PyTorch's implicit choice).
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        super().__setstate__(state)
-        if not hasattr(self, "dim"):
-            self.dim = None
-
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return ``log_softmax(input, dim)``."""
         return F.log_softmax(input, self.dim, _stacklevel=5)
-
-    def extra_repr(self) -> str:
-        """Return ``dim=...``."""
-        return f"dim={self.dim}"
