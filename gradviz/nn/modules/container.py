@@ -366,25 +366,22 @@ class ModuleDict(Module):
             for key, module in modules.items():
                 self[key] = module
         else:
-            pair: Any
-            for j, pair in enumerate(modules):
-                if not isinstance(pair, container_abcs.Iterable):
-                    raise TypeError(
-                        "ModuleDict update sequence element #"
-                        + str(j)
-                        + " should be Iterable; is"
-                        + type(pair).__name__
-                    )
-                entry: Any = pair  # an Iterable after the check; Any for len/indexing
-                if not len(entry) == 2:
-                    raise ValueError(
-                        "ModuleDict update sequence element #"
-                        + str(j)
-                        + " has length "
-                        + str(len(entry))
-                        + "; 2 is required"
-                    )
-                self[entry[0]] = entry[1]
+            _update_from_pairs(self, "ModuleDict", modules)
+
+
+def _update_from_pairs(target: Any, kind: str, pairs: Any) -> None:
+    """``target[key] = value`` for each ``(key, value)`` pair, with PyTorch's errors."""
+    for j, pair in enumerate(pairs):
+        if not isinstance(pair, container_abcs.Iterable):
+            raise TypeError(
+                f"{kind} update sequence element #{j} should be Iterable; is{type(pair).__name__}"
+            )
+        entry: Any = pair  # an Iterable after the check; Any for len/indexing
+        if not len(entry) == 2:
+            raise ValueError(
+                f"{kind} update sequence element #{j} has length {len(entry)}; 2 is required"
+            )
+        target[entry[0]] = entry[1]
 
 
 def _tensor_line(p: Any, type_text: str) -> str:
@@ -612,25 +609,7 @@ class ParameterDict(Module):
             for key, parameter in sorted(parameters.items()):
                 self[key] = parameter
         else:
-            p: Any
-            for j, p in enumerate(parameters):
-                if not isinstance(p, container_abcs.Iterable):
-                    raise TypeError(
-                        "ParameterDict update sequence element #"
-                        + str(j)
-                        + " should be Iterable; is"
-                        + type(p).__name__
-                    )
-                entry: Any = p  # an Iterable after the check; Any for len/indexing
-                if not len(entry) == 2:
-                    raise ValueError(
-                        "ParameterDict update sequence element #"
-                        + str(j)
-                        + " has length "
-                        + str(len(entry))
-                        + "; 2 is required"
-                    )
-                self[entry[0]] = entry[1]
+            _update_from_pairs(self, "ParameterDict", parameters)
 
     def extra_repr(self) -> str:
         """Describe each entry: ``(a): Parameter containing: [torch.FloatTensor of size 2]``."""
