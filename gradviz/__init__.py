@@ -87,7 +87,6 @@ from gradviz.engine.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from gradviz.engine.ops.shape import pad as _pad  # noqa: F401
 from gradviz.engine.printing import set_printoptions
 from gradviz.engine.tensor import Size, Tensor, contiguous_format, preserve_format
 from gradviz.errors import GradvizError

@@ -141,14 +141,12 @@ def tensor_repr(t: Any, prefix: str = "tensor(") -> str:
     else:
         shown = _edge(data, summarize)
         fmt = _Formatter(shown if shown.size else data)
-        body = _render(data if not summarize else data, fmt, len(prefix), summarize)
+        body = _render(data, fmt, len(prefix), summarize)
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")
     dt = t.dtype
     if dt not in (_dt.get_default_dtype(), _dt.int64, _dt.bool):
         suffixes.append(f"dtype=gradviz.{dt.name}")
-    elif dt is not _dt.float32 and dt is _dt.get_default_dtype() and False:
-        pass
     fn = t._grad_fn
     if fn is not None:
         suffixes.append(f"grad_fn=<{fn.name().rsplit('::', 1)[-1]}>")

@@ -141,7 +141,6 @@ class _TorchNames:
             "expand": lambda x, *size: x.expand(*size),
             "view": lambda x, *size: x.view(*size),
             "rsub": torch.rsub,
-            "_pad": functional.pad,
         }
 
     def __getattr__(self, name: str) -> Any:
@@ -617,8 +616,8 @@ _add(
     Case("T", lambda lib, a: a.T, (A(2, 3),), "property"),
     Case("mT", lambda lib, a: a.mT, (A(2, 2, 3),), "property"),
     Case("contiguous", lambda lib, a: a.t().contiguous(), (A(2, 3),)),
-    Case("pad", lambda lib, a: lib._pad(a, (1, 2)), (A(2, 3),), gradgrad=True),
-    Case("pad", lambda lib, a: lib._pad(a, (0, 1, 2, 0), value=1.5), (A(2, 3),), "2d-value"),
+    Case("pad", lambda lib, a: lib.nn.functional.pad(a, (1, 2)), (A(2, 3),), gradgrad=True),
+    Case("pad", lambda lib, a: lib.nn.functional.pad(a, (0, 1, 2, 0), value=1.5), (A(2, 3),), "2d-value"),
 )
 
 
