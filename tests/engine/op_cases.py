@@ -617,7 +617,12 @@ _add(
     Case("mT", lambda lib, a: a.mT, (A(2, 2, 3),), "property"),
     Case("contiguous", lambda lib, a: a.t().contiguous(), (A(2, 3),)),
     Case("pad", lambda lib, a: lib.nn.functional.pad(a, (1, 2)), (A(2, 3),), gradgrad=True),
-    Case("pad", lambda lib, a: lib.nn.functional.pad(a, (0, 1, 2, 0), value=1.5), (A(2, 3),), "2d-value"),
+    Case(
+        "pad",
+        lambda lib, a: lib.nn.functional.pad(a, (0, 1, 2, 0), value=1.5),
+        (A(2, 3),),
+        "2d-value",
+    ),
 )
 
 
