@@ -19,6 +19,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from gradviz.engine import backend, events, function
 from gradviz.engine.backend import loud, namespace, quiet
 from gradviz.engine.dtypes import is_floating
@@ -312,6 +314,7 @@ class _Engine:
                     if remaining == 0:
                         heapq.heappush(heap, (-fn._seq, tie, fn))
                         tie += 1
+                out = sent = None  # the buffers hold the gradients now (see _can_steal)
         finally:
             _grad_enabled[0] = prev_mode
 
@@ -448,23 +451,35 @@ class _Engine:
             events.bus.emit(events.NodeExecuted(node, (g,), (), index, time.perf_counter() - start))
 
 
-# References to a gradient Tensor held by the engine itself when it reaches AccumulateGrad
-# (the caller's list, its local, this frame's argument, getrefcount's own).
-_ENGINE_REFS = 5
+# References to a gradient Tensor held by the engine itself when ``_can_steal`` asks: the
+# grads list of ``_execute``, ``_accumulate``'s argument, ``_can_steal``'s, getrefcount's own.
+# (``_run`` drops its references to what a node returned once it has handed them on.)
+_ENGINE_REFS = 4
 
 
 def _can_steal(g: Tensor) -> bool:
-    """Whether ``.grad`` may take ``g``'s buffer instead of a copy, as PyTorch does.
+    """Whether ``.grad`` may take over ``g``'s buffer instead of a copy, as PyTorch does.
 
-    Only when nothing else can see the buffer (no other Tensor, view or user reference)
-    and it is an ordinary row-major array that owns its memory.
+    Only when nothing else can see the memory (no other Tensor, view or user reference)
+    and ``g`` is an ordinary row-major NumPy array: one that owns its memory, or a view
+    that is the only way to its owner's memory and covers all of it (``w.t().t()``, the
+    reshape of a reduction's result).
     """
     data = g._data
-    if getattr(data, "base", 0) is not None or not getattr(
-        getattr(data, "flags", None), "c_contiguous", False
-    ):
+    if type(data) is not np.ndarray or not data.flags.c_contiguous:
         return False
-    return sys.getrefcount(data) == 2 and sys.getrefcount(g) <= _ENGINE_REFS
+    # References to the array: ``g``'s, this local, getrefcount's argument.
+    if sys.getrefcount(g) > _ENGINE_REFS or sys.getrefcount(data) != 3:
+        return False
+    base = data.base
+    # A row-major view lies inside its owner's memory; of the owner's size it is all of it.
+    # References to the owner: the view's, this local, getrefcount's argument.
+    return base is None or (
+        type(base) is np.ndarray
+        and base.base is None
+        and base.nbytes == data.nbytes
+        and sys.getrefcount(base) == 3
+    )
 
 
 def _astype(data: Any, dtype: Any) -> Any:

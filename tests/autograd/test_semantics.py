@@ -1508,3 +1508,69 @@ def test_deepcopy_of_a_parameter_copies_its_data() -> None:
     q.data.add_(1)
     assert p.tolist() == [1.0, 1.0]
     assert q.tolist() == [2.0, 2.0]
+
+
+def test_grads_of_two_leaves_fed_the_same_gradient_never_share_memory() -> None:
+    # AddBackward0 hands one gradient to both inputs: only one .grad may own it.
+    a = gradviz.ones(3, requires_grad=True)
+    b = gradviz.ones(3, requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.add_(10.0)
+    assert b.grad.tolist() == [1.0, 1.0, 1.0]
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+
+
+class _Twice(Function):
+    kept: list[Any] = []
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        return x + y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        _Twice.kept.append(g)  # a reference the user keeps
+        return g, g
+
+
+def test_grad_never_takes_a_buffer_a_custom_backward_kept() -> None:
+    _Twice.kept.clear()
+    x = gradviz.ones(2, requires_grad=True)
+    y = gradviz.ones(2, requires_grad=True)
+    _Twice.apply(x, y).sum().backward()
+    _Twice.apply(x, y).sum().backward()  # accumulates in place into x.grad and y.grad
+    assert _Twice.kept[0].tolist() == [1.0, 1.0]
+    assert x.grad.tolist() == [2.0, 2.0] and y.grad.tolist() == [2.0, 2.0]
+
+
+def test_linear_weight_grad_never_shares_a_transposed_gradient_a_hook_kept() -> None:
+    kept = []
+    w = gradviz.ones(2, 3, requires_grad=True)
+    wt = w.t()
+    wt.register_hook(lambda g: kept.append(g))
+    x = gradviz.ones(4, 3)
+    (x @ wt).sum().backward()
+    (x @ w.t()).sum().backward()
+    assert kept[0].tolist() == [[4.0, 4.0]] * 3
+    assert w.grad.tolist() == [[8.0] * 3] * 2
+
+
+def test_linear_gradients_take_over_the_engine_buffers_without_copies(monkeypatch: Any) -> None:
+    # The weight's gradient is a transposed view of a matmul result and the bias's a
+    # reduction: .grad takes both over instead of copying (as PyTorch steals them).
+    from gradviz.engine import backend
+
+    copies = []
+    real = backend.copy
+
+    def counting_copy(array: Any, contiguous: bool = False) -> Any:
+        copies.append(array.shape)
+        return real(array, contiguous)
+
+    monkeypatch.setattr(backend, "copy", counting_copy)
+    lin = gradviz.nn.Linear(3, 2)
+    lin(gradviz.ones(4, 3)).sum().backward()
+    assert copies == []
+    assert lin.weight.grad.tolist() == [[4.0] * 3] * 2
+    assert lin.bias.grad.tolist() == [4.0, 4.0]
+    assert lin.weight.grad.is_contiguous()

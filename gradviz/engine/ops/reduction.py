@@ -121,6 +121,9 @@ def sum_to_size(input: Tensor, *size: Any) -> Tensor:  # noqa: A002 - PyTorch's 
     dims = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and input.shape[lead + i] != 1
     )
+    if lead and not _grad_enabled[0] and len(dims) == lead:
+        # Only leading dimensions go (a bias's gradient): one reduction, an array of its own.
+        return SumDim.apply(input, dim=dims, keepdim=False)
     out = SumDim.apply(input, dim=dims, keepdim=True) if dims else input
     if lead:
         out = S.reshape(out, shape)

@@ -12,6 +12,7 @@ from typing import Any
 
 from gradviz.engine import backend
 from gradviz.engine.dtypes import is_bool, is_floating, native
+from gradviz.engine.grad_mode import _grad_enabled
 from gradviz.engine.ops import pointwise as P  # noqa: N812 - short module aliases
 from gradviz.engine.ops import reduction as R  # noqa: N812
 from gradviz.engine.ops._base import Op, Tensor, const, norm_dim, norm_dims, register
@@ -261,6 +262,11 @@ class T(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
+        if not _grad_enabled[0]:
+            # Plain backward: the transposed array alone, so that ``.grad`` can take over
+            # its memory (nn.Linear's weight gradient) when nothing else holds it.
+            gd = g._data
+            return const(backend.namespace(gd).permute_dims(gd, tuple(range(gd.ndim - 1, -1, -1))))
         return t(g)
 
 
