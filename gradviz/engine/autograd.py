@@ -376,6 +376,7 @@ class _Engine:
         if listening:
             events.bus.emit(events.NodeWillRun(node, grads_in, index))
             start = time.perf_counter()
+        node._last_use = not self.retain_graph
         out = check_outputs(node, node._apply_backward(grads_in))  # type: ignore[attr-defined]
         if function._anomaly["enabled"] and function._anomaly["check_nan"]:
             _check_nan(node, out)

@@ -81,6 +81,9 @@ class Node:
     module: str | None = None
     _saved: dict[str, Any] | None = None
     _freed = False
+    # Set by the engine just before backward runs: True when the saved values are freed
+    # right after (no retain_graph), so backward may reuse a saved buffer it alone holds.
+    _last_use = False
     _pre_hooks: dict[int, Callable[..., Any]] | None = None
     _post_hooks: dict[int, Callable[..., Any]] | None = None
     _tensor_hooks: dict[int, dict[int, Callable[..., Any]]] | None = None

@@ -1152,6 +1152,9 @@ def _nll_parts(xp: Any, x: Any, target: Any, weight: Any, ignore_index: int) -> 
     return pick, w_t
 
 
+_LOG_SOFTMAX = R.LogSoftmax._node_cls
+
+
 class NllLoss(Op):
     """Negative log-likelihood of class-index targets. d/dinput = -weight[t] at the target class.
 
@@ -1206,16 +1209,25 @@ class NllLoss(Op):
             scale = g._data if ctx.reduction == 0 else xp.reshape(g._data, (1,))
             vals = -w_t * scale
             if ctx.reduction == 1:
-                vals = _safe_div(xp, vals, total._data)
+                # Ignored targets get no gradient, even when all are ignored (0 / 0).
+                vals = xp.where(valid, _safe_div(xp, vals, total._data), xp.zeros_like(vals))
             out = xp.zeros(data.shape, dtype=data.dtype, **_creation_kw(data))
             rows = xp.arange(data.shape[0], dtype=safe.dtype, **_creation_kw(data))
             # One target per row: a plain write, no duplicates to sum.
-            backend.setitem(out, (rows, safe), xp.astype(vals, data.dtype))
-            return const(xp.reshape(out, tuple(x.shape)))
+            vals = xp.astype(vals, data.dtype)
+            backend.setitem(out, (rows, safe), vals)
+            if single:
+                return const(xp.reshape(out, tuple(x.shape)))
+            producer = ctx.next_functions[0][0]
+            if type(producer) is _LOG_SOFTMAX and producer.dim == 1 and not ctx._post_hooks:
+                # Tell log_softmax's backward (cross_entropy) where the few values are;
+                # it uses them only if the gradient it gets is still this very array.
+                producer._one_hot = (out, rows, safe, vals)
+            return const(out)
         pick, w_t = _nll_parts(xp, data, target, weight, ignore_index=ctx.ignore_index)
         coef = -xp.where(pick, xp.expand_dims(w_t, axis=1), xp.zeros_like(data))
         if ctx.reduction == 1:
-            coef = _safe_div(xp, coef, total._data)
+            coef = xp.where(pick, _safe_div(xp, coef, total._data), xp.zeros_like(coef))
         if single:
             coef = xp.reshape(coef, tuple(x.shape))
         elif ctx.reduction == 0:

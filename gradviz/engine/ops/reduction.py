@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections import namedtuple
 from typing import Any
 
@@ -652,6 +653,11 @@ class Softmax(Op):
         return gr - r * SumDim.apply(gr, dim=(ctx.dim,) if r.ndim else (), keepdim=True)
 
 
+# Where a slice's largest value lies in [-60, 60], exp of the unshifted slice neither
+# overflows nor lets the sum underflow (in float32 and wider), so no shift is needed.
+_UNSHIFTED_RANGE = 60.0
+
+
 class LogSoftmax(Op):
     node = "LogSoftmaxBackward0"
     saves = ("result",)
@@ -662,25 +668,51 @@ class LogSoftmax(Op):
         ctx.dim = dim
         xp = backend.namespace(a)
         axes = (dim,) if a.ndim else ()
-        shifted = a - xp.max(a, axis=axes, keepdims=True)
-        e = xp.exp(shifted)
-        total = xp.sum(e, axis=axes, keepdims=True)
-        shifted -= xp.log(total)
+        top = xp.max(a, axis=axes, keepdims=True)
+        if bool(xp.all(xp.abs(top) <= _UNSHIFTED_RANGE)):
+            # The usual case: one pass less over the input than shifting by the maximum.
+            e = xp.exp(a)
+            total = xp.sum(e, axis=axes, keepdims=True)
+            out = a - xp.log(total)
+        else:  # large (or infinite, or NaN) values: shift by the maximum first
+            out = a - top
+            e = xp.exp(out)
+            total = xp.sum(e, axis=axes, keepdims=True)
+            out -= xp.log(total)
         if ctx is not _NULL_CTX:
-            # Keep softmax = exp(result) for backward: one division now saves an exp later.
-            e /= total
-            ctx.save_array("softmax", e)
-        return shifted
+            # Either way softmax = e / total: backward needs no exp and forward no division.
+            ctx.save_array("exp", e)
+            ctx.save_array("total", total)
+        return out
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (r,) = ctx.saved_tensors
         axes = (ctx.dim,) if r.ndim else ()
         if not _grad_enabled[0]:
-            # Plain backward: g - exp(r) * sum(g), in two in-place passes over one buffer.
-            xp = backend.namespace(r._data)
-            out = -xp.sum(g._data, axis=axes, keepdims=True) * ctx._unpack("softmax")
-            out += g._data
+            # Plain backward: g - softmax * sum(g) = g - e * (sum(g) / total).
+            gd = g._data
+            e, total = ctx._unpack("exp"), ctx._unpack("total")
+            xp = backend.namespace(gd)
+            one_hot = ctx.__dict__.pop("_one_hot", None)
+            hooked = ctx._tensor_hooks or ctx._pre_hooks  # they may have changed g in place
+            if one_hot is not None and one_hot[0] is gd and not hooked:
+                # g is zero but for one value per row (from nll_loss): sum(g) is that value,
+                # and g is added back at those places only: one pass instead of three.
+                _, rows, cols, vals = one_hot
+                scale = xp.reshape(-vals, (-1, 1)) / total
+                # The saved exp is freed after this call: reuse it when nothing else holds
+                # it (its references: the saved slot, this local, getrefcount's argument).
+                if ctx._last_use and sys.getrefcount(e) == 3:
+                    e *= scale
+                    out = e
+                else:
+                    out = e * scale
+                key = (rows, cols)
+                backend.setitem(out, key, backend.getitem(out, key) + vals)
+                return const(out)
+            out = e * (-xp.sum(gd, axis=axes, keepdims=True) / total)
+            out += gd
             return const(out)
         return g - P.exp(r) * SumDim.apply(g, dim=axes, keepdim=True)
 
