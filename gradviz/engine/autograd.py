@@ -264,7 +264,7 @@ class _Engine:
         for node, nr, g in root_nodes:
             buf = buffers.get(node)
             if buf is None:
-                buf = buffers[node] = [None] * max(len(node._out_meta), 1)
+                buf = buffers[node] = [None] * node._n_out
             buf[nr] = g if buf[nr] is None else _add(buf[nr], g)
         if listening:
             events.bus.emit(
@@ -287,19 +287,38 @@ class _Engine:
         prev_mode = _grad_enabled[0]
         _grad_enabled[0] = self.create_graph
         index = 0
+        # Nodes with one output, no hooks and no captures, in a pass nobody watches, take
+        # the short way (what ``_execute`` does, less what cannot apply).
+        quick = not (listening or self.capture_at or function._anomaly["enabled"])
+        release = not self.retain_graph
+        heappop, heappush = heapq.heappop, heapq.heappush
         try:
             while heap:
-                _, _, node = heapq.heappop(heap)
+                node = heappop(heap)[2]
                 grads = buffers.pop(node, None)
                 if needed is not None and node not in needed:
                     continue
-                if grads is None or (
-                    grads[0] is None if len(grads) == 1 else all(g is None for g in grads)
+                if grads is None:
+                    out = None
+                elif (
+                    quick
+                    and len(grads) == 1
+                    and grads[0] is not None
+                    and type(node) is not AccumulateGrad
+                    and not (node._tensor_hooks or node._retained or node._pre_hooks)
+                    and not (node._post_hooks or node._freed)
                 ):
+                    node._last_use = release
+                    out = check_outputs(node, node._apply_backward((grads[0],)))  # type: ignore[attr-defined]
+                    if release:
+                        node._release()
+                    index += 1
+                elif grads[0] is None if len(grads) == 1 else all(g is None for g in grads):
                     out = None
                 else:
                     out = self._execute(node, grads, listening, index)
                     index += 1
+                grads = None
                 for k, (fn, nr) in enumerate(node.next_functions):
                     if fn is None:
                         continue
@@ -307,12 +326,12 @@ class _Engine:
                     if sent is not None:
                         buf = buffers.get(fn)
                         if buf is None:
-                            buf = buffers[fn] = [None] * max(len(fn._out_meta), 1)
+                            buf = buffers[fn] = [None] * fn._n_out
                         buf[nr] = sent if buf[nr] is None else _add(buf[nr], sent)
                     remaining = deps[fn] - 1
                     deps[fn] = remaining
                     if remaining == 0:
-                        heapq.heappush(heap, (-fn._seq, tie, fn))
+                        heappush(heap, (-fn._seq, tie, fn))
                         tie += 1
                 out = sent = None  # the buffers hold the gradients now (see _can_steal)
         finally:
@@ -367,7 +386,7 @@ class _Engine:
         if node._freed:
             raise RuntimeError(function.FREED_MESSAGE)
         out_meta = node._out_meta
-        if getattr(node, "_materialize", True):
+        if node._materialize:
             for i, g in enumerate(grads):
                 if g is None:
                     shape, dtype = out_meta[i]

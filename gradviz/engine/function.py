@@ -90,6 +90,8 @@ class Node:
     _retained: dict[int, Any] | None = None
     _metadata: dict[str, Any] | None = None
     _seq = 0
+    _n_out = 1  # gradient slots the engine keeps for the node (its outputs; at least one)
+    _materialize = True
     _out_meta: tuple[Any, ...] = ()
     _in_meta: tuple[Any, ...] = ()
     attrs: ClassVar[tuple[str, ...]] = ()
@@ -491,6 +493,21 @@ class Function:
         return wrapped[0] if single else tuple(wrapped)
 
 
+def _save_plan(cls: type[Op]) -> tuple[tuple[str, int, tuple[int, ...] | None], ...]:
+    """Return how ``_finish`` saves an op's ``saves``: ``(name, index, users)`` per slot.
+
+    ``index`` is the input's position, or ``-1 - output_nr`` for a saved output;
+    ``users`` the input indices whose gradient needs the value (None: always saved).
+    """
+    plan = []
+    for name in cls.saves:
+        if name.startswith("result"):
+            plan.append((name, -1 - slot_output_nr(name), None))
+        else:
+            plan.append((name, cls.inputs.index(name), cls.needs.get(name)))
+    return tuple(plan)
+
+
 def _save_input(t: Any) -> tuple[Any, ...]:
     if t._is_inference and not _inference[0]:
         raise RuntimeError(_INFERENCE_SAVE_MESSAGE)
@@ -549,6 +566,7 @@ def _connect(
         node._out_meta = ((data.shape, data.dtype),)
     else:
         node._out_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
+        node._n_out = max(len(outputs), 1)
     if events._module_stack:
         node.module = events._module_stack[-1]
     if _anomaly["enabled"]:
@@ -624,9 +642,11 @@ class Op(Function):
     differentiable: ClassVar[bool] = True
     non_differentiable_outputs: ClassVar[tuple[int, ...]] = ()
     _node_cls: ClassVar[type[OpNode]]  # type: ignore[assignment]
+    _save_plan: ClassVar[tuple[tuple[str, int, tuple[int, ...] | None], ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._save_plan = _save_plan(cls)
         if cls.node:
             node_cls = type(
                 cls.node,
@@ -794,18 +814,15 @@ def _finish(
                 tensors.append(_make(o, False, None, 0))
             else:
                 tensors.append(_make(o, True, node, nr))
-    saves = cls.saves
-    if saves:
+    plan = cls._save_plan
+    if plan:
         saved = node._saved
         if saved is None:
             saved = node._saved = {}
-        names = cls.inputs
-        needs = cls.needs
-        for name in saves:
-            if name.startswith("result"):
-                saved[name] = _save_result(tensors[slot_output_nr(name)])
+        for name, index, users in plan:
+            if index < 0:  # an output: result, result1, ...
+                saved[name] = _save_result(tensors[-1 - index])
                 continue
-            users = needs.get(name) if needs else None
             if users is not None:
                 need = node.needs_input_grad
                 for i in users:
@@ -814,7 +831,7 @@ def _finish(
                 else:  # no gradient that needs this input is wanted
                     saved[name] = _NOT_SAVED
                     continue
-            x = inputs[names.index(name)]
+            x = inputs[index]
             saved[name] = _save_input(x) if isinstance(x, Tensor) else ("scalar", x, 0, None)
     if cls.view:
         if multi:
