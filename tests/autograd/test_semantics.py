@@ -1574,3 +1574,18 @@ def test_linear_gradients_take_over_the_engine_buffers_without_copies(monkeypatc
     assert lin.weight.grad.tolist() == [[4.0] * 3] * 2
     assert lin.bias.grad.tolist() == [4.0, 4.0]
     assert lin.weight.grad.is_contiguous()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_backward_gives_inactive_units_zero_even_for_a_nan_gradient(
+    torch: Any, dtype: str
+) -> None:
+    grads = []
+    for lib in (gradviz, torch):
+        x = lib.tensor([1.0, -1.0, 0.0, 2.0], dtype=getattr(lib, dtype), requires_grad=True)
+        lib.relu(x).backward(
+            lib.tensor([float("nan"), float("nan"), 1.0, 3.0], dtype=getattr(lib, dtype))
+        )
+        grads.append((x.grad.numpy(), str(x.grad.dtype).split(".")[-1]))
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])
+    assert grads[0][1] == grads[1][1] == dtype

@@ -113,9 +113,10 @@ class Addmm(Op):
         ctx.alpha = alpha
         ctx.beta = beta
         out = _mm_kernel(a, b)
-        if alpha != 1:
-            out = out * alpha
-        return out + (bias if beta == 1 else bias * beta)
+        if alpha != 1 or beta != 1:
+            return (out * alpha if alpha != 1 else out) + (bias * beta if beta != 1 else bias)
+        out += bias  # the product is a fresh array of the result's shape and dtype
+        return out
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any, Any]:

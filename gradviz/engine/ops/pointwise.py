@@ -833,8 +833,10 @@ class Relu(Op):
             # create_graph: like PyTorch's threshold_backward, the gradient stays connected
             # to the result (with derivative 0), so it can be differentiated again.
             return where(r > 0, g, r * 0)
+        # threshold_backward: the gradient where the result is positive, else 0 (a NaN
+        # gradient of an inactive unit included, as in PyTorch); two passes.
         rd = r._data
-        return const(g._data * backend.namespace(rd).astype(rd > 0, rd.dtype))
+        return const(backend.namespace(rd).where(rd > 0, g._data, 0.0))
 
 
 @register("relu")
