@@ -645,6 +645,16 @@ def zeros(like: Any, shape: tuple[int, ...], dtype: Any = None) -> Any:
     return namespace(like).zeros(shape, dtype=dt, **_placed(like))
 
 
+def masked(array: Any, mask: Any) -> Any:
+    """Return ``array`` times a boolean ``mask`` (0 where it is False), in one pass.
+
+    NumPy and CuPy multiply by booleans directly; the standard needs the mask as numbers.
+    """
+    if type(array) is np.ndarray or not hasattr(array, "_array"):
+        return array * mask
+    return array * namespace(array).astype(mask, array.dtype)
+
+
 def scatter_add(target: Any, index: Any, values: Any) -> None:
     """Add ``values`` into ``target[index]`` in place, summing repeated indices.
 

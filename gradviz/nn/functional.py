@@ -234,8 +234,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def _check_expand(x: Tensor, shape: tuple[int, ...]) -> None:
     """Raise PyTorch's ``expand`` error when ``x`` does not broadcast to ``shape``."""
+    have = x._data.shape
+    if len(have) <= len(shape) and all(
+        h == s or h == 1 for h, s in zip(reversed(have), reversed(shape), strict=False)
+    ):
+        return
     with no_grad():
-        _S.expand(x, shape)
+        _S.expand(x, shape)  # raises the error
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -833,10 +833,16 @@ class Relu(Op):
             # create_graph: like PyTorch's threshold_backward, the gradient stays connected
             # to the result (with derivative 0), so it can be differentiated again.
             return where(r > 0, g, r * 0)
-        # threshold_backward: the gradient where the result is positive, else 0 (a NaN
-        # gradient of an inactive unit included, as in PyTorch); two passes.
-        rd = r._data
-        return const(backend.namespace(rd).where(rd > 0, g._data, 0.0))
+        # threshold_backward: the gradient where the result is positive, else 0. Multiplying
+        # by the mask is several times faster than a where (no branches), but turns a NaN or
+        # infinite gradient of an inactive unit into NaN, not 0: one sum tells, rarely true.
+        rd, gd = r._data, g._data
+        xp = backend.namespace(rd)
+        positive = rd > 0
+        out = backend.masked(gd, positive)
+        if not math.isfinite(float(xp.sum(out))):
+            out = xp.where(positive, gd, 0.0)
+        return const(out)
 
 
 @register("relu")

@@ -1128,8 +1128,8 @@ class Module:
     def _call_outermost(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         paths = self._module_paths()
         version = _structure_version[0]
-        if _last_named[0] != id(self) or _last_named[1] != version:
-            self._name_parameters()
+        if (_last_named[0] != id(self) or _last_named[1] != version) and self._name_parameters():
+            # (a tree without parameters, a loss module, names nothing and leaves this be)
             _last_named[0] = id(self)
             _last_named[1] = version
         _active_paths[0] = paths
@@ -1161,13 +1161,17 @@ class Module:
         object.__setattr__(self, "_paths_cache", (version, id(self), paths))
         return paths
 
-    def _name_parameters(self) -> None:
+    def _name_parameters(self) -> bool:
+        """Name the tree's parameters by their dotted paths; return whether there were any."""
         param: Any  # NOTE: Any, because Tensor's ``name`` slot has no annotation for mypy
+        named = False
         for name, param in self.named_parameters():
+            named = True
             auto = param.__dict__.get("_auto_name")
             if param.name is None or param.name == auto:
                 param.name = name
                 param.__dict__["_auto_name"] = name
+        return named
 
     def _call_impl(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         called_always: set[int] = set()
