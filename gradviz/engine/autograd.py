@@ -292,9 +292,18 @@ class _Engine:
         quick = not (listening or self.capture_at or function._anomaly["enabled"])
         release = not self.retain_graph
         heappop, heappush = heapq.heappop, heapq.heappush
+        # The next node to run when it precedes everything in the heap (a chain's usual
+        # case): it skips the push and pop. ``ahead`` is its (-seq, tie) heap key.
+        nxt: Node | None = None
+        ahead: tuple[int, int] = (0, 0)
         try:
-            while heap:
-                node = heappop(heap)[2]
+            while True:
+                if nxt is not None:
+                    node, nxt = nxt, None
+                elif heap:
+                    node = heappop(heap)[2]
+                else:
+                    break
                 grads = buffers.pop(node, None)
                 if needed is not None and node not in needed:
                     continue
@@ -331,8 +340,18 @@ class _Engine:
                     remaining = deps[fn] - 1
                     deps[fn] = remaining
                     if remaining == 0:
-                        heappush(heap, (-fn._seq, tie, fn))
+                        key = (-fn._seq, tie)
                         tie += 1
+                        if nxt is None:
+                            nxt, ahead = fn, key
+                        elif key < ahead:
+                            heappush(heap, (*ahead, nxt))
+                            nxt, ahead = fn, key
+                        else:
+                            heappush(heap, (*key, fn))
+                if nxt is not None and heap and heap[0] < ahead:
+                    heappush(heap, (*ahead, nxt))
+                    nxt = None
                 out = sent = None  # the buffers hold the gradients now (see _can_steal)
         finally:
             _grad_enabled[0] = prev_mode

@@ -525,25 +525,33 @@ def _save_result(t: Any) -> tuple[str, Any, int, Any]:
     return ("result", t._data, counter[0], counter)
 
 
+_NO_EDGE = (None, 0)
+
+
+def _edge(x: Any) -> tuple[Any, int]:
+    """Return the ``(node, output_nr)`` a gradient for ``x`` (which requires grad) goes to."""
+    base = x._base
+    if base is not None and x._view_epoch is not base._grad_fn:
+        _refresh_view(x)
+    fn = x._grad_fn
+    if fn is not None:
+        return (fn, x._output_nr)
+    if base is None or not base._requires_grad:
+        # a leaf (a view of a tensor that needs no grad is a leaf of its own)
+        return (x._grad_accumulator(), 0)
+    return _NO_EDGE  # a view taken under no_grad: no path to its root, no .grad of its own
+
+
 def _edges(inputs: tuple[Any, ...]) -> tuple[tuple[tuple[Any, int], ...], tuple[Any, ...]]:
     """Return the ``next_functions`` and input metadata of a node over ``inputs``."""
     edges: list[tuple[Any, int]] = []
     meta: list[Any] = []
     for x in inputs:
         if isinstance(x, Tensor) and x._requires_grad:
-            if x._base is not None and x._view_epoch is not x._base._grad_fn:
-                _refresh_view(x)
-            fn = x._grad_fn
-            if fn is not None:
-                edges.append((fn, x._output_nr))
-            elif x._base is None or not x._base._requires_grad:
-                # a leaf (a view of a tensor that needs no grad is a leaf of its own)
-                edges.append((x._grad_accumulator(), 0))
-            else:  # a view taken under no_grad: no path to its root, and no .grad of its own
-                edges.append((None, 0))
+            edges.append(_edge(x))
             meta.append((x._data.shape, x._data.dtype))
         else:
-            edges.append((None, 0))
+            edges.append(_NO_EDGE)
             meta.append(None)
     return tuple(edges), tuple(meta)
 
@@ -661,8 +669,11 @@ class Op(Function):
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the kernel on the inputs' arrays and record a node when a graph is needed."""
+        track = _grad_enabled[0] and cls.differentiable
         datas = []
         needs = []
+        edges: list[tuple[Any, int]] = []  # the node's next_functions and input metadata,
+        meta: list[Any] = []  # gathered in the same pass when a graph may be recorded
         requires = False
         first = None
         dt = None
@@ -684,20 +695,25 @@ class Op(Function):
                 if x._requires_grad:
                     requires = True
                     needs.append(True)
-                else:
-                    needs.append(False)
+                    if track:
+                        edges.append(_edge(x))
+                        meta.append((data.shape, data.dtype))
+                    continue
             else:
                 datas.append(x)
-                needs.append(False)
+            needs.append(False)
+            if track:
+                edges.append(_NO_EDGE)
+                meta.append(None)
         if cls.promotes and (mixed or type(first) is not _ndarray or dt not in FLOATING):
             datas = _promote(cls, inputs, datas)
         token = _quiet()
         try:
-            if requires and _grad_enabled[0] and cls.differentiable:
+            if requires and track:
                 node = cls._node_cls.__new__(cls._node_cls)
                 node.needs_input_grad = tuple(needs)
                 out = cls.forward(node, *datas, **params)
-                return _finish(cls, node, inputs, out, params)
+                return _finish(cls, node, inputs, out, params, (tuple(edges), tuple(meta)))
             out = cls.forward(_NULL_CTX, *datas, **params)
         finally:
             _loud(token)
@@ -799,7 +815,12 @@ def _share_view(out: Any, base: Any, cls: Any, params: Any, index: int | None) -
 
 
 def _finish(
-    cls: type[Op], node: OpNode, inputs: tuple[Any, ...], out: Any, params: dict[str, Any]
+    cls: type[Op],
+    node: OpNode,
+    inputs: tuple[Any, ...],
+    out: Any,
+    params: dict[str, Any],
+    edges: Any,
 ) -> Any:
     multi = type(out) is tuple
     if not multi and type(out) is _ndarray and out.dtype in FLOATING:
@@ -839,5 +860,5 @@ def _finish(
                 _share_view(t, inputs[0], cls, params, i)
         else:
             _share_view(tensors[0], inputs[0], cls, params, None)
-    _connect(node, inputs, tuple(tensors))
+    _connect(node, inputs, tuple(tensors), edges)
     return tuple(tensors) if multi else tensors[0]

@@ -15,9 +15,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradviz
 from gradviz.autograd import Function
+from tests.helpers.oracle import require_torch
 
 CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the "
@@ -1589,3 +1592,35 @@ def test_relu_backward_gives_inactive_units_zero_even_for_a_nan_gradient(
         grads.append((x.grad.numpy(), str(x.grad.dtype).split(".")[-1]))
     np.testing.assert_array_equal(grads[0][0], grads[1][0])
     assert grads[0][1] == grads[1][1] == dtype
+
+
+def _random_program(seed: int) -> Callable[[Any, Any, Any], Any]:
+    """A program of 3 to 12 unary and binary ops over x, w and what came before."""
+
+    def program(lib: Any, x: Any, w: Any) -> Any:
+        rng = np.random.default_rng(seed)
+        values = [x, w]
+        for _ in range(int(rng.integers(3, 13))):
+            a = values[int(rng.integers(len(values)))]
+            kind = int(rng.integers(4))
+            if kind == 0:
+                values.append(a.sin())
+            elif kind == 1:
+                values.append(a.exp() * 0.5)
+            else:
+                b = values[int(rng.integers(len(values)))]
+                values.append(a * b if kind == 2 else a + b)
+        total = values[-1]
+        for v in values[2:-1:2]:  # some intermediate results reach the output too
+            total = total + v
+        return total
+
+    return program
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6))
+def test_execution_order_matches_torch_on_random_graphs(seed: int) -> None:
+    torch = require_torch()
+    program = _random_program(seed)
+    assert _execution_order(gradviz, program) == _execution_order(torch, program)
