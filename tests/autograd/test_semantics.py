@@ -1624,3 +1624,15 @@ def test_execution_order_matches_torch_on_random_graphs(seed: int) -> None:
     torch = require_torch()
     program = _random_program(seed)
     assert _execution_order(gradviz, program) == _execution_order(torch, program)
+
+
+@pytest.mark.parametrize("other", [0.5, 1, True])
+def test_subtracting_a_number_from_a_bool_tensor_raises_as_in_pytorch(
+    torch: Any, other: Any
+) -> None:
+    errors = []
+    for lib in (gradviz, torch):
+        with pytest.raises(RuntimeError) as info:
+            lib.tensor([True, False]) - other
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradviz.engine import tensor as _tensor
+from gradviz.engine.dtypes import FLOATING
 from gradviz.engine.ops import nn  # noqa: F401 - conv, pooling, norms, embedding, losses
 from gradviz.engine.ops import pointwise as _pointwise
 from gradviz.engine.ops._base import METHODS, REGISTRY
@@ -187,8 +188,25 @@ def _direct(op_cls: type) -> Any:
     return method
 
 
+def _subtract() -> Any:
+    """Return ``Tensor.__sub__``: straight to the op for a float tensor minus a float number.
+
+    (Neither can be bool, the one case ``sub`` refuses.)
+    """
+    apply, sub = _pointwise.Sub.apply, _pointwise.sub  # type: ignore[attr-defined]
+    floating = FLOATING
+
+    def __sub__(self: Any, other: Any) -> Any:  # noqa: N807
+        if other.__class__ is float and self._data.dtype in floating:
+            return apply(self, other)
+        return sub(self, other)
+
+    return __sub__
+
+
 def _bind_operators() -> None:
     t = _tensor.Tensor
+    t.__sub__ = _subtract()  # type: ignore[method-assign]
     t.__add__ = t.__radd__ = _direct(_pointwise.Add)  # type: ignore[method-assign]
     t.__mul__ = t.__rmul__ = _direct(_pointwise.Mul)  # type: ignore[method-assign]
     t.__truediv__ = _direct(_pointwise.Div)  # type: ignore[method-assign]
