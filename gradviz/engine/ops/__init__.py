@@ -194,10 +194,11 @@ def _subtract() -> Any:
     (Neither can be bool, the one case ``sub`` refuses.)
     """
     apply, sub = _pointwise.Sub.apply, _pointwise.sub  # type: ignore[attr-defined]
-    floating = FLOATING
+    floating, ndarray = FLOATING, _tensor._ndarray
 
     def __sub__(self: Any, other: Any) -> Any:  # noqa: N807
-        if other.__class__ is float and self._data.dtype in floating:
+        data = self._data
+        if other.__class__ is float and data.__class__ is ndarray and data.dtype in floating:
             return apply(self, other)
         return sub(self, other)
 
