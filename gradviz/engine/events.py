@@ -11,8 +11,8 @@ listener, nothing more).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 __all__ = [
     "EventBus",
@@ -30,6 +30,30 @@ __all__ = [
 ]
 
 
+_E = TypeVar("_E")
+
+
+def _quick_init(cls: type[_E]) -> type[_E]:
+    """Give a frozen slotted dataclass an ``__init__`` that fills its slots directly.
+
+    The generated ``__init__`` of a frozen dataclass goes through ``object.__setattr__``
+    for every field, which costs more than the rest of an event; the engine makes several
+    events per backward node while someone listens. Writing through the slots' own
+    descriptors is the same assignment without the lookup. The class stays frozen: setting
+    an attribute afterwards still raises ``FrozenInstanceError``.
+    """
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    scope = {f"_set_{name}": getattr(cls, name).__set__ for name in names}
+    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
+    exec(f"def __init__(self, {', '.join(names)}):\n{body}", scope)  # as dataclasses does
+    init = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = f"Make a {cls.__name__} event."
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
+
+
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class NodeCreated:
     """A backward node was created by a forward op.
@@ -47,6 +71,7 @@ class NodeCreated:
     module: str | None
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class BackwardStarted:
     """``backward()`` or ``autograd.grad()`` began.
@@ -68,6 +93,7 @@ class BackwardStarted:
     accumulate: bool
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class NodeWillRun:
     """A node is about to run. ``grads_in`` are the gradients of its outputs."""
@@ -77,6 +103,7 @@ class NodeWillRun:
     index: int
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class NodeExecuted:
     """A node ran. ``grads_out`` are the gradients it sent to its inputs."""
@@ -88,6 +115,7 @@ class NodeExecuted:
     seconds: float
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class GradAccumulated:
     """A leaf's ``.grad`` was written (``grad`` is the gradient added, ``tensor.grad`` the sum)."""
@@ -97,6 +125,7 @@ class GradAccumulated:
     node: Any
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class BackwardFinished:
     """The backward pass ended (``completed`` is False when it raised)."""
@@ -147,7 +176,11 @@ class EventBus:
 
     def emit(self, event: Any) -> None:
         """Send ``event`` to every listener."""
-        for listener in tuple(self.listeners):
+        listeners = self.listeners
+        if len(listeners) == 1:  # the usual case, without the copy that guards the loop
+            listeners[0](event)
+            return
+        for listener in tuple(listeners):  # a listener may subscribe or remove one
             listener(event)
 
 

@@ -17,10 +17,19 @@ only the inputs they saved for backward, as :func:`gradviz.trace.capture` does.
 Cost, per backward pass: the node data is taken once, in time linear in the graph; the
 ``networkx`` graph is made from it only when ``rec.graphs`` is first read, so a training
 loop that records but reads the graphs at the end pays for networkx at the end. Each
-gradient is summarised once, with four reductions on its own device: a gradient passed
-from one node to the next, or handed on as a transposed or reshaped view of the same
-array (``TBackward0``), is recognised and not summarised again. Nothing is copied unless
-``values=True``. Without ``inputs=True`` nothing is done when a node is created.
+gradient is summarised once, with four reductions on its own device; a gradient passed
+from one node to the next is recognised by identity. A large gradient is summarised as it
+flows, while it is still in the CPU's cache, and a transposed or reshaped view of it
+(``TBackward0``) reuses its summary. (Keeping gradients alive to summarise them later
+costs more than summarising them: the engine can no longer reuse their memory.) Small
+NumPy gradients (:data:`gradviz.trace.summary.SMALL` elements or fewer), for which
+NumPy's cost per call outweighs the reductions, are kept until the backward ends and
+summarised together in one vectorised pass (:func:`gradviz.trace.summary.summarize_many`),
+before user code can change them in place; one that a hook is about to be handed is
+summarised at once, as a hook could change it in place (PyTorch asks hooks not to, but
+does not stop them). The engine changes no gradient in place once it has flowed. Nothing
+is copied unless ``values=True``. Without ``inputs=True`` nothing is done when a node is
+created.
 """
 
 from __future__ import annotations
@@ -34,9 +43,10 @@ import networkx as nx
 import numpy as np
 
 from gradviz.engine import events
+from gradviz.engine.function import AccumulateGrad
 from gradviz.trace import schema
 from gradviz.trace.capture import InputNote, Walk, build, note_inputs, param_names, roots_of
-from gradviz.trace.summary import host_copy, summarize
+from gradviz.trace.summary import SMALL, host_copy, summarize, summarize_many
 
 __all__ = ["record", "Recorder"]
 
@@ -79,25 +89,47 @@ def record(
 
 
 class _Active:
-    """The state of one backward pass being recorded."""
+    """The state of one backward pass being recorded.
 
-    __slots__ = ("walk", "roots", "order", "backward", "memo", "whole", "fresh")
+    Small gradients are *owed*: ``owed[i]`` is the array of owed gradient ``i`` until it is
+    summarised into ``done[i]``; ``holes`` lists where the summaries go, as
+    ``(container, key, i)`` (a node's ``grad_in``/``grad_out`` list and a slot, or a leaf
+    node's dict and ``"grad"``).
+    """
+
+    __slots__ = (
+        "walk",
+        "roots",
+        "order",
+        "backward",
+        "memo",
+        "whole",
+        "fresh",
+        "owed",
+        "done",
+        "holes",
+        "eager",
+    )
 
     def __init__(self, walk: Walk, roots: tuple[Any, ...], backward: dict[str, Any]) -> None:
         self.walk = walk
         self.roots = roots
         self.order: list[str] = backward["order"]
         self.backward = backward
-        # id(tensor) -> (weak reference, summary, host copy): a gradient handed from one
-        # node to the next is summarised once; the weak reference proves the id still
-        # names the same tensor without keeping gradients alive.
-        self.memo: dict[int, tuple[Any, dict[str, Any], Any]] = {}
+        # id(tensor) -> (weak reference, summary or owed index, host copy): a gradient
+        # handed from one node to the next is summarised once; the weak reference proves
+        # the id still names the same tensor without keeping gradients alive.
+        self.memo: dict[int, tuple[Any, Any, Any]] = {}
         # id(array owning the memory) -> (weak reference, summary): a view that covers all
         # of that memory holds the same numbers in another shape (a transposed gradient).
         self.whole: dict[int, tuple[Any, dict[str, Any]]] = {}
-        # AccumulateGrad -> the gradient it is about to write into a leaf whose .grad is
-        # None: the leaf's new .grad is then a copy of it, with the same summary.
+        # AccumulateGrad -> the memo entry of the gradient it is about to write into a leaf
+        # whose .grad is None: the leaf's new .grad is then a copy of it, same summary.
         self.fresh: dict[Any, Any] = {}
+        self.owed: list[Any] = []
+        self.done: list[dict[str, Any] | None] = []
+        self.holes: list[tuple[Any, Any, int]] = []
+        self.eager = False  # the graph was handed out while the backward ran
 
 
 def _whole_array(data: Any) -> np.ndarray | None:
@@ -119,6 +151,21 @@ def _whole_array(data: Any) -> np.ndarray | None:
         return None
     flags = base.flags
     return base if flags.c_contiguous or flags.f_contiguous else None
+
+
+def _hooked(fn: Any) -> bool:
+    """Whether user code may see the gradients that flow into node ``fn`` while it runs.
+
+    True when ``fn`` has tensor hooks or pre-hooks, and for an AccumulateGrad whose leaf
+    has hooks or post-accumulate hooks (these see ``.grad``, which could share the memory
+    of the gradient written into it).
+    """
+    if fn._tensor_hooks or fn._pre_hooks:
+        return True
+    if type(fn) is not AccumulateGrad:
+        return False
+    leaf = fn.variable
+    return bool(leaf._hooks or leaf._post_accumulate_hooks)
 
 
 class Recorder:
@@ -186,6 +233,7 @@ class Recorder:
             self._handle.remove()
             self._handle = None
         for active in self._active:
+            self._settle(active)  # its end will not be seen
             active.walk.detach()
         self._active.clear()
 
@@ -218,6 +266,10 @@ class Recorder:
         """
         pending = self._pending
         if pending:
+            for active in self._active:
+                # Handed out mid-backward: what it owes now, and the rest as it comes.
+                self._settle(active)
+                active.eager = True
             self._graphs.extend(walk.graph for walk in pending)
             pending.clear()
         return self._graphs
@@ -263,17 +315,25 @@ class Recorder:
         if handler is not None:
             handler(event)
 
-    def _summary(self, active: _Active, grad: Any) -> tuple[dict[str, Any] | None, Any]:
-        if grad is None:
-            return None, None
-        key = id(grad)
-        hit = active.memo.get(key)
-        if hit is not None and hit[0]() is grad:
-            return hit[1], hit[2]
-        summary = self._describe(active, grad._data)
-        value = host_copy(grad) if self.values else None
-        active.memo[key] = (weakref.ref(grad), summary, value)
-        return summary, value
+    def _entry(self, active: _Active, g: Any) -> tuple[Any, Any, Any]:
+        """Return ``g``'s new memo entry: its summary, or the index of its owed summary."""
+        data = g._data
+        summary: Any
+        if (
+            not active.eager
+            and type(data) is np.ndarray
+            and 0 < data.size <= SMALL
+            and data.dtype.kind == "f"
+            and data.dtype.itemsize <= 8
+        ):  # what summarize_many takes (summary.batchable, inlined)
+            summary = len(active.owed)
+            active.owed.append(data)
+            active.done.append(None)
+        else:
+            summary = self._describe(active, data)
+        entry = (weakref.ref(g), summary, host_copy(g) if self.values else None)
+        active.memo[id(g)] = entry
+        return entry
 
     def _describe(self, active: _Active, data: Any) -> dict[str, Any]:
         """Summarise an array, reusing the summary of a view of the same memory."""
@@ -290,29 +350,77 @@ class Recorder:
         active.whole[id(whole)] = (weakref.ref(whole), summary)
         return summary
 
-    def _summaries(
-        self, active: _Active, grads: tuple[Any, ...]
-    ) -> tuple[list[Any], list[Any] | None]:
-        """Return the gradients' summaries (and host copies with ``values``), slot for slot."""
-        # NOTE: _summary's work inlined: this runs for every slot of every node.
+    def _pay(self, active: _Active, i: int) -> dict[str, Any]:
+        """Summarise owed gradient ``i`` now."""
+        summary = active.done[i]
+        if summary is None:
+            summary = active.done[i] = summarize_many([active.owed[i]])[0]
+            active.owed[i] = None
+        return summary
+
+    def _settle(self, active: _Active) -> None:
+        """Summarise every gradient ``active`` owes, in one pass, and put the summaries in."""
+        owed, done = active.owed, active.done
+        pending = [i for i in range(len(owed)) if owed[i] is not None]
+        if pending:
+            # NOTE: a transposed view and its owner are both summarised here, rather than
+            # matched up: the batch costs less than the matching, and gives both the same
+            # numbers (ravel("K") reads their elements in the same order).
+            for i, summary in zip(pending, summarize_many([owed[i] for i in pending]), strict=True):
+                done[i] = summary
+                owed[i] = None
+        holes = active.holes
+        if holes:
+            for container, key, i in holes:
+                container[key] = done[i]
+            holes.clear()
+
+    def _fill(
+        self,
+        active: _Active,
+        grads: tuple[Any, ...],
+        d: dict[str, Any],
+        key: str,
+        now: bool,
+        consumers: Any = (),
+    ) -> None:
+        """Put the summaries of ``grads`` in ``d[key]``, slot for slot (host copies too).
+
+        An owed summary goes in when the backward ends, unless ``now`` or a hook of the
+        slot's consumer (``consumers``: the node's ``next_functions``) will see it first.
+        """
+        # NOTE: this runs for every node, twice: keep it lean.
+        n = len(grads)
+        target = d[key]
+        if len(target) != n:
+            target = d[key] = [None] * n
+        copies = None
+        if self.values:
+            copies = d[key + "_values"]
+            if len(copies) != n:
+                copies = d[key + "_values"] = [None] * n
         memo = active.memo
-        summaries: list[Any] = []
-        values: list[Any] | None = [] if self.values else None
-        for g in grads:
+        for k in range(n):
+            g = grads[k]
             if g is None:
-                summary = value = None
-            else:
-                hit = memo.get(id(g))
-                if hit is not None and hit[0]() is g:
-                    summary, value = hit[1], hit[2]
-                else:
-                    summary = self._describe(active, g._data)
-                    value = host_copy(g) if values is not None else None
-                    memo[id(g)] = (weakref.ref(g), summary, value)
-            summaries.append(summary)
-            if values is not None:
-                values.append(value)
-        return summaries, values
+                target[k] = None
+                continue
+            entry = memo.get(id(g))
+            if entry is None or entry[0]() is not g:
+                entry = self._entry(active, g)
+            summary = entry[1]
+            if type(summary) is int:
+                i = summary
+                summary = active.done[i]
+                if summary is None:
+                    fn = consumers[k][0] if k < len(consumers) else None
+                    if now or (fn is not None and _hooked(fn)):
+                        summary = self._pay(active, i)
+                    else:
+                        active.holes.append((target, k, i))
+            target[k] = summary
+            if copies is not None:
+                copies[k] = entry[2]
 
     def _created(self, event: events.NodeCreated) -> None:
         found = note_inputs(event.inputs, event.node)
@@ -354,23 +462,22 @@ class Recorder:
             return
         d["order"] = len(active.order)
         active.order.append(walk.ids[node])
-        d["grad_in"], values = self._summaries(active, event.grads_in)
-        if values is not None:
-            d["grad_in_values"] = values
+        grads = event.grads_in
+        # The node's own post hooks are handed these gradients once it has run.
+        self._fill(active, grads, d, "grad_in", active.eager or bool(node._post_hooks))
         if node in walk.leaves and node.variable._grad is None:
-            active.fresh[node] = event.grads_in[0]
+            active.fresh[node] = active.memo.get(id(grads[0]))
 
     def _executed(self, event: events.NodeExecuted) -> None:
         if not self._active:
             return
         active = self._active[-1]
-        d = active.walk.data.get(event.node)
+        node = event.node
+        d = active.walk.data.get(node)
         if d is None:
             return
         d["seconds"] = float(event.seconds)
-        d["grad_out"], values = self._summaries(active, event.grads_out)
-        if values is not None:
-            d["grad_out_values"] = values
+        self._fill(active, event.grads_out, d, "grad_out", active.eager, node.next_functions)
 
     def _accumulated(self, event: events.GradAccumulated) -> None:
         if not self._active:
@@ -386,9 +493,16 @@ class Recorder:
             if self.values:
                 d["grad_value"] = None
             return
-        if written is not None and written is event.grad:
+        if written is not None and written[0]() is event.grad:
             # .grad was None and is now a copy of exactly this gradient (no dtype cast).
-            d["grad"], value = self._summary(active, written)
+            summary = written[1]
+            if type(summary) is int:
+                i = summary
+                summary = active.done[i]
+                if summary is None:
+                    active.holes.append((d, "grad", i))
+            d["grad"] = summary
+            value = written[2]
         else:
             # NOTE: not from the memos: .grad may have been added to in place.
             d["grad"] = summarize(grad)
@@ -402,6 +516,7 @@ class Recorder:
         active = self._active.pop()
         active.backward["seconds"] = float(event.seconds)
         active.backward["completed"] = bool(event.completed)
+        self._settle(active)  # before user code runs again, and can change them in place
         active.memo.clear()
         active.whole.clear()
         active.fresh.clear()

@@ -7,6 +7,12 @@ on a GPU moves a handful of scalars per gradient, never the gradient itself. The
 ``dtype_name``, ``device_name``, ``shape_of`` and ``nbytes`` describe an array the same way
 everywhere in :mod:`gradviz.trace`.
 
+Small NumPy float arrays (up to ``SMALL`` elements) are summarised by :func:`summarize_many`,
+which takes any number of them in one vectorised pass, in float64; :func:`summarize` of one
+such array goes the same way, so both give the same numbers. A recorder gathers the small
+gradients of a backward pass and summarises them together at its end, where the fixed
+cost of a handful of NumPy calls per array would otherwise outweigh the reductions.
+
 Example:
     >>> import numpy as np
     >>> s = summarize(np.array([3.0, -4.0, np.nan], dtype=np.float32))
@@ -24,9 +30,22 @@ import numpy as np
 from gradviz.engine import backend
 from gradviz.engine.tensor import Tensor
 
-__all__ = ["summarize", "host_copy", "dtype_name", "device_name", "shape_of", "nbytes"]
+__all__ = [
+    "summarize",
+    "summarize_many",
+    "batchable",
+    "SMALL",
+    "host_copy",
+    "dtype_name",
+    "device_name",
+    "shape_of",
+    "nbytes",
+]
 
 _NAN = float("nan")
+
+#: The largest NumPy float array (in elements) that :func:`summarize_many` takes.
+SMALL = 4096
 
 
 def dtype_name(dtype: Any) -> str:
@@ -134,6 +153,8 @@ def summarize(value: Any) -> dict[str, Any]:
     """
     data = value._data if isinstance(value, Tensor) else value
     if type(data) is np.ndarray and data.dtype.kind == "f" and data.size:
+        if data.size <= SMALL and data.dtype.itemsize <= 8:
+            return summarize_many([data])[0]
         fast = _summarize_numpy(data)
         if fast is not None:
             return fast
@@ -145,6 +166,93 @@ def summarize(value: Any) -> dict[str, Any]:
     # NaN, Inf and overflow are what a summary reports, not reasons to warn.
     with np.errstate(all="ignore"):
         return _summarize(data)
+
+
+def batchable(data: Any) -> bool:
+    """Return whether :func:`summarize_many` takes ``data``.
+
+    It takes non-empty NumPy float16, float32 and float64 arrays of at most ``SMALL``
+    elements.
+    """
+    return (
+        type(data) is np.ndarray
+        and 0 < data.size <= SMALL
+        and data.dtype.kind == "f"
+        and data.dtype.itemsize <= 8
+    )
+
+
+def summarize_many(arrays: list[np.ndarray]) -> list[dict[str, Any]]:
+    """Summarise small NumPy float arrays together, as :func:`summarize` does one by one.
+
+    All of them are copied into one float64 buffer and reduced segment by segment
+    (``ufunc.reduceat``): four reductions for the lot instead of four per array. An array
+    holding a NaN or an Inf (or one whose squares overflow float64) is then summarised
+    on its own, by the general path.
+
+    Args:
+        arrays: arrays for which :func:`batchable` is True.
+
+    Returns:
+        One summary dict per array, in order (the same numbers :func:`summarize` gives).
+
+    Example:
+        >>> [s["max"] for s in summarize_many([np.ones(3), np.arange(4.0)])]
+        [1.0, 3.0]
+    """
+    if not arrays:
+        return []
+    starts = []
+    at = 0
+    for a in arrays:
+        starts.append(at)
+        at += a.size
+    buf = np.concatenate([a.ravel("K") for a in arrays], dtype=np.float64)
+    lows = _MIN_AT(buf, starts).tolist()  # NaN and Inf pass through min and max silently
+    highs = _MAX_AT(buf, starts).tolist()
+    isfinite = math.isfinite
+    tame = True
+    for a, lo, hi in zip(arrays, lows, highs, strict=True):
+        bound = max(-lo, hi)
+        if not bound * bound * a.size < _SAFE[8]:  # also False for NaN and Inf
+            tame = False
+            break
+    if tame:  # no sum below can overflow: skip np.errstate, which costs as much as a sum
+        totals = _ADD_AT(buf, starts).tolist()
+        _MUL(buf, buf, out=buf)
+        squares = _ADD_AT(buf, starts).tolist()
+    else:
+        # NaN, Inf and overflow are what a summary reports, not reasons to warn.
+        with np.errstate(all="ignore"):
+            totals = _ADD_AT(buf, starts).tolist()
+            _MUL(buf, buf, out=buf)
+            squares = _ADD_AT(buf, starts).tolist()
+    out = []
+    for a, lo, hi, total, sq in zip(arrays, lows, highs, totals, squares, strict=True):
+        if isfinite(lo) and isfinite(hi) and isfinite(sq):
+            out.append(
+                {
+                    "shape": a.shape,
+                    "dtype": dtype_name(a.dtype),
+                    "device": "cpu",
+                    "norm": math.sqrt(sq),
+                    "min": lo,
+                    "max": hi,
+                    "mean": total / a.size,
+                    "nan": 0,
+                    "inf": 0,
+                }
+            )
+        else:
+            with np.errstate(all="ignore"):
+                out.append(_summarize(a))
+    return out
+
+
+_MIN_AT = np.minimum.reduceat
+_MAX_AT = np.maximum.reduceat
+_ADD_AT = np.add.reduceat
+_MUL = np.multiply
 
 
 def _summarize(data: Any) -> dict[str, Any]:
@@ -163,6 +271,8 @@ def _summarize(data: Any) -> dict[str, Any]:
         x = xp.abs(x)
     elif kind != "f":
         x = xp.astype(x, xp.float64)
+    elif _half(xp, x.dtype):
+        x = xp.astype(x, xp.float32)  # squares in float16 would round (and overflow)
     if size == 0:
         summary.update(norm=0.0, min=_NAN, max=_NAN, mean=_NAN, nan=0, inf=0)
         return summary
@@ -253,6 +363,14 @@ def _kind(xp: Any, x: Any) -> str:
     if xp.isdtype(dt, "real floating"):
         return "f"
     return "c" if xp.isdtype(dt, "complex floating") else "o"
+
+
+def _half(xp: Any, dtype: Any) -> bool:
+    """Whether a real floating dtype has fewer than 32 bits (float16)."""
+    itemsize = getattr(dtype, "itemsize", None)
+    if isinstance(itemsize, int):
+        return itemsize < 4
+    return bool(dtype == getattr(xp, "float16", None))
 
 
 def _norm(xp: Any, x: Any, squares: float, scale: float) -> float:
