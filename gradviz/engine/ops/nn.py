@@ -1184,7 +1184,12 @@ class NllLoss(Op):
         if single:
             x, target = xp.reshape(x, (1, -1)), xp.reshape(target, (1,))
         valid, safe, w_t = _nll_targets(xp, x, target, weight, ignore_index)
-        picked = xp.squeeze(xp.take_along_axis(x, xp.expand_dims(safe, axis=1), axis=1), axis=1)
+        if x.ndim == 2:
+            rows = xp.arange(x.shape[0], dtype=safe.dtype, **_creation_kw(x))
+            picked = backend.getitem(x, (rows, safe))  # x[i, target[i]]
+        else:
+            at = xp.expand_dims(safe, axis=1)
+            picked = xp.squeeze(xp.take_along_axis(x, at, axis=1), axis=1)
         loss = -xp.where(valid, picked, xp.zeros_like(picked)) * w_t
         total = xp.sum(w_t)
         if reduction == 0:
