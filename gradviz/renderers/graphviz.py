@@ -28,22 +28,27 @@ Visual legend (torchviz's conventions, so a picture reads the same as before):
 
 Output is deterministic: DOT node names are the schema's node ids, nodes are emitted in
 id order and edges in (target, input slot) order, so the same program gives the same
-DOT bytes on every run and machine. Dtype and device are shown only where they differ
+DOT bytes on every run and machine, and a graph the same bytes whatever order its nodes
+and edges were added in. Dtype and device are shown only where they differ
 from ``float32`` and ``cpu``. Tensor shapes print as torchviz prints them: ``(3, 4)``,
 ``(3)`` and ``()``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import operator
 import os
 import re
 import shutil
 import subprocess
+from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import graphviz
@@ -103,15 +108,26 @@ DEFAULT_DTYPE = "float32"
 DEFAULT_DEVICE = "cpu"
 
 _MODULE_PREFIX = "module_"
+# Edge attributes shared by many edges; read-only, since every edge holds the same mapping.
+_NO_ATTR: Mapping[str, str] = MappingProxyType({})
+_SAVED_EDGE_ATTR: Mapping[str, str] = MappingProxyType({"style": "dashed", "dir": "none"})
+_ONE_SLOT = ((0, 0),)  # the slots of an edge that names none
+_first = operator.itemgetter(0)
 _ID_RE = re.compile(r"^(\D*)(\d+)$")
 
 
 def _id_key(node_id: Any) -> tuple[str, int, str]:
     """Sort key for node ids: ``n2`` before ``n10``; other ids by their text."""
     text = str(node_id)
+    # NOTE: the schema's ids (one letter, then digits) skip the regex, which costs more per
+    # node than the rest of this key. `isdecimal` is exactly the regex's `\d` (category Nd).
+    digits = text[1:]
+    if digits.isdecimal() and not text[0].isdecimal():
+        return (text[0], int(digits), "")
     match = _ID_RE.match(text)
     if match:
-        return (match.group(1), int(match.group(2)), "")
+        head, digits = match.groups()
+        return (head, int(digits), "")
     return (text, -1, text)
 
 
@@ -136,29 +152,53 @@ def _quote(text: str) -> str:
     Backslashes are doubled, so names never act as DOT escapes (``\l``, ``\N``), and a
     ``<...>`` text stays text, never an HTML-like label.
     """
-    if _PLAIN_ID.match(text) and text.lower() not in _DOT_KEYWORDS:
+    # NOTE: an ASCII identifier is the regex's first alternative, checked without the regex
+    # (most names are identifiers, and the regex costs more than the rest of this function).
+    plain = text.isidentifier() if text.isascii() else False
+    if (plain or _PLAIN_ID.match(text)) and text.lower() not in _DOT_KEYWORDS:
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _attr_text(label: str | None, attrs: Mapping[str, str]) -> str:
+class _Quoted(dict[str, str]):
+    """Text -> its DOT form (:func:`_quote`), remembered: one per drawing.
+
+    Every node id is written about three times (its box, and the edges in and out), and
+    labels and colours repeat from node to node, so most look-ups are plain dict hits.
+    A miss costs more than :func:`_quote` itself (``__missing__`` is a Python call).
+    """
+
+    def __missing__(self, text: str) -> str:
+        quoted = self[text] = _quote(text)
+        return quoted
+
+
+def _attr_text(label: str | None, attrs: Mapping[str, str], quoted: _Quoted) -> str:
     """``label=... k=v ...``: ``label`` first (when given), then the attributes by name."""
-    parts = [] if label is None else [f"label={_quote(label)}"]
+    if not attrs:
+        return "" if label is None else f"label={quoted[label]}"
+    parts = [] if label is None else [f"label={quoted[label]}"]
     parts.extend(
-        f"{k}={_quote(v)}" for k, v in sorted(attrs.items()) if label is None or k != "label"
+        f"{k}={quoted[v]}" for k, v in sorted(attrs.items()) if label is None or k != "label"
     )
     return " ".join(parts)
 
 
-def _node_line(indent: str, name: str, label: str, attrs: Mapping[str, str]) -> str:
-    return f"{indent}{_quote(name)} [{_attr_text(label, attrs)}]\n"
+def _node_line(
+    module: str | None, name: str, label: str, attrs: Mapping[str, str], quoted: _Quoted
+) -> str:
+    """Return box ``name``'s line, indented for its place in the cluster of ``module``."""
+    text = quoted[name]
+    indent = "\t" if module is None else "\t" * (_module_depth(module) + 1)
+    if not attrs:  # most boxes (every op, without options): what _attr_text would write
+        return f"{indent}{text} [label={quoted[label]}]\n"
+    return f"{indent}{text} [{_attr_text(label, attrs, quoted)}]\n"
 
 
-def _edge_line(tail: str, head: str, attrs: Mapping[str, str]) -> str:
-    line = f"\t{_quote(tail)} -> {_quote(head)}"
-    if attrs:
-        line += f" [{_attr_text(attrs.get('label'), attrs)}]"
-    return line + "\n"
+def _edge_line(tail: str, head: str, attrs: Mapping[str, str], quoted: _Quoted) -> str:
+    if not attrs:
+        return f"\t{quoted[tail]} -> {quoted[head]}\n"
+    return f"\t{quoted[tail]} -> {quoted[head]} [{_attr_text(attrs.get('label'), attrs, quoted)}]\n"
 
 
 def _label(text: str) -> str:
@@ -298,10 +338,24 @@ class _Repeat:
 
 @dataclass
 class _Layout:
-    """Which drawn box stands for each schema node, and the module of each box."""
+    """Which drawn box stands for each schema node, and the module of each box.
+
+    Attributes:
+        visible: the drawn schema nodes, in id order.
+        rep: drawn node -> the box that stands for it: its own (``str`` of its id), a
+            folded module's, or, in a folded repeated block, the first block's.
+        own: ``(node, box, module)`` for each node drawn as its own box, in id order, with
+            the module whose cluster holds it (None: outside every cluster).
+        module_of: folded module's box -> the module whose cluster holds it.
+        folded: folded module -> how many ops, leaves and saved tensors it holds.
+        depth_limit: the depth below which modules are folded (None: none are).
+        repeats: the runs of repeated blocks folded into their first block.
+        labels: cluster or box labels that are not the module's path.
+    """
 
     visible: list[Any]
     rep: dict[Any, str] = field(default_factory=dict)
+    own: list[tuple[Any, str, str | None]] = field(default_factory=list)
     module_of: dict[str, str | None] = field(default_factory=dict)
     folded: dict[str, dict[str, int]] = field(default_factory=dict)
     depth_limit: int | None = None
@@ -310,7 +364,7 @@ class _Layout:
 
     @property
     def box_count(self) -> int:
-        return len({self.rep[n] for n in self.visible})
+        return len(set(self.rep.values()))  # `rep` holds exactly the visible nodes
 
 
 def _within_repeats(tail: Any, head: Any, repeats: list[_Repeat]) -> bool:
@@ -380,7 +434,17 @@ class _Drawer:
         self._modules: dict[Any, str | None] = {}
         # Plain dicts: networkx's node views cost more per lookup than the rest of a lookup.
         self._data: dict[Any, dict[str, Any]] = dict(graph.nodes(data=True))
-        self._keys = {n: _id_key(n) for n in self._data}
+        ids = list(self._data)
+        count = len(ids)
+        # NOTE: graphs from capture, record and load hold n0, n1, ... in that order. Their
+        # sort keys are known without parsing each id, and they need no quotes in DOT: both
+        # would cost more per node than the rest of drawing it.
+        self._numbered = ids == [f"n{k}" for k in range(count)]
+        if self._numbered:
+            keys = zip(itertools.repeat("n"), range(count), itertools.repeat(""))
+            self._keys = dict(zip(ids, keys, strict=True))
+        else:
+            self._keys = dict(zip(ids, map(_id_key, ids), strict=True))
 
     # -- which nodes are drawn, and where ---------------------------------------------------
 
@@ -410,9 +474,11 @@ class _Drawer:
         kind = data.get("kind")
         if kind == "output":
             return None
-        module = self._own_module(node_id)
-        if module is not None:
-            return module
+        module = data.get("module")
+        if module:
+            return module  # as _own_module would, without a second look-up
+        if kind == "leaf":
+            return self._own_module(node_id)
         if kind == "op" and data.get("label") == ACCUMULATE_GRAD:
             # An AccumulateGrad belongs with its leaf, which belongs with its parameter.
             for pred in sorted(graph.predecessors(node_id), key=self._keys.__getitem__):
@@ -432,6 +498,8 @@ class _Drawer:
         outside. Outer runs come first; a run inside a block that is folded away is not
         looked for.
         """
+        if not any(self._modules.values()):
+            return []  # no modules, so no blocks: skip the walk over every node
         members: dict[str, list[Any]] = {}
         for node_id in visible:
             module = self._modules[node_id]
@@ -531,14 +599,21 @@ class _Drawer:
             same_as.update(repeat.same_as)
             layout.labels[repeat.blocks[0]] = repeat.label
         layout.repeats = active
+        rep, module_of, modules = layout.rep, layout.module_of, self._modules
+        if limit is None and not same_as:
+            # Nothing folds: every node is its own box (the loop below, without its checks).
+            boxes = visible if self._numbered else list(map(str, visible))  # str ids already
+            rep.update(zip(visible, boxes, strict=True))
+            layout.own = list(zip(visible, boxes, map(modules.__getitem__, visible), strict=True))
+            return layout
         for node_id in visible:
             if node_id in same_as:
                 continue
-            module = self._modules[node_id]
+            module = modules[node_id]
             if limit is not None and module is not None and _module_depth(module) > limit:
                 folded = _module_prefix(module, limit + 1)
                 box = _MODULE_PREFIX + folded
-                layout.rep[node_id] = box
+                rep[node_id] = box
                 counts = layout.folded.setdefault(folded, {"ops": 0, "leaves": 0, "saved": 0})
                 data = self._data[node_id]
                 kind = data.get("kind")
@@ -547,14 +622,15 @@ class _Drawer:
                 elif kind in ("leaf", "saved"):
                     counts["leaves" if kind == "leaf" else "saved"] += 1
                 parent = _module_prefix(folded, limit) if limit > 0 else None
-                layout.module_of[box] = parent
+                module_of[box] = parent
             else:
-                layout.rep[node_id] = str(node_id)
-                layout.module_of[str(node_id)] = module
+                box = str(node_id)
+                rep[node_id] = box
+                layout.own.append((node_id, box, module))
         for node_id, first in same_as.items():
             while first in same_as:  # a block inside a block that is itself folded
                 first = same_as[first]
-            layout.rep[node_id] = layout.rep[first]
+            rep[node_id] = rep[first]
         return layout
 
     def _fit(self, visible: list[Any]) -> tuple[_Layout, str | None]:
@@ -684,9 +760,10 @@ class _Drawer:
     # -- the Digraph -----------------------------------------------------------------------
 
     def draw(self) -> graphviz.Digraph:
-        graph = self.graph
-        visible = sorted((n for n in graph.nodes if self._is_drawn(n)), key=self._keys.__getitem__)
-        self._modules = {n: self._module(n) for n in visible}
+        visible = list(filter(self._is_drawn, self._data))
+        if not self._numbered:  # numbered graphs are in id order already
+            visible.sort(key=self._keys.__getitem__)
+        self._modules = dict(zip(visible, map(self._module, visible), strict=True))
         layout, note = self._fit(visible)
         edges = self._edges(layout)
 
@@ -701,48 +778,47 @@ class _Drawer:
             graph_attr.update(label=_label(caption), labelloc="t", fontname="monospace")
         dot = graphviz.Digraph(node_attr=dict(NODE_ATTR), graph_attr=graph_attr)
 
-        # Boxes by the module they are drawn in (None: outside every module).
-        members: dict[str | None, list[tuple[str, str, dict[str, str]]]] = {}
-        for node_id in visible:
-            box = layout.rep[node_id]
-            if box != str(node_id):
-                continue
+        # NOTE: lines are written into dot.body directly: going through Digraph.node()/
+        # .edge() per element costs more than everything else the renderer does.
+        # Numbered ids need no quotes (see __init__).
+        quoted = _Quoted(zip(self._data, self._data, strict=True)) if self._numbered else _Quoted()
+        # Box lines by the module they are drawn in (None: outside every module), indented
+        # for their place in the nested clusters.
+        members: defaultdict[str | None, list[str]] = defaultdict(list)
+        clusters = self.clusters
+        for node_id, box, module in layout.own:
             label, attrs = self._node_attrs(node_id)
-            module = layout.module_of[box] if self.clusters else None
-            members.setdefault(module, []).append((box, label, attrs))
+            if not clusters:
+                module = None
+            members[module].append(_node_line(module, box, label, attrs, quoted))
         for folded in sorted(layout.folded, key=_path_key):
             box = _MODULE_PREFIX + folded
             attrs = {"shape": "box3d", "fillcolor": MODULE_COLOR}
-            module = layout.module_of[box] if self.clusters else None
-            members.setdefault(module, []).append(
-                (
-                    box,
-                    self._folded_label(
-                        folded, layout.folded[folded], layout.labels.get(folded, folded)
-                    ),
-                    attrs,
-                )
+            label = self._folded_label(
+                folded, layout.folded[folded], layout.labels.get(folded, folded)
             )
+            module = layout.module_of[box] if clusters else None
+            members[module].append(_node_line(module, box, label, attrs, quoted))
 
-        # NOTE: lines are written into dot.body directly: going through Digraph.node()/
-        # .edge() per element costs more than everything else the renderer does.
         body = dot.body
-        for box, label, attrs in members.pop(None, []):
-            body.append(_node_line("\t", box, label, attrs))
+        body.extend(members.pop(None, ()))
         if members:
-            body.extend(self._cluster_lines(members, layout.labels))
-        for tail, head, attrs in edges:
-            body.append(_edge_line(tail, head, attrs))
+            body.extend(self._cluster_lines(members, layout.labels, quoted))
+        body.extend([_edge_line(tail, head, attrs, quoted) for _, tail, head, attrs in edges])
         if self.legend:
             self._add_legend(dot)
         return dot
 
     def _cluster_lines(
         self,
-        members: Mapping[str | None, list[tuple[str, str, dict[str, str]]]],
+        members: Mapping[str | None, list[str]],
         labels: Mapping[str, str],
+        quoted: _Quoted,
     ) -> list[str]:
-        """Return the lines of one nested ``cluster_<path>`` subgraph per module."""
+        """Return the lines of one nested ``cluster_<path>`` subgraph per module.
+
+        ``members`` holds each module's box lines, already indented (:func:`_node_line`).
+        """
         paths: set[str] = set()
         for module in members:
             if module is not None:
@@ -762,62 +838,81 @@ class _Drawer:
             if action == "close":
                 lines.append(f"{indent}}}\n")
                 continue
-            lines.append(f"{indent}subgraph {_quote('cluster_' + path)} {{\n")
+            lines.append(f"{indent}subgraph {quoted['cluster_' + path]} {{\n")
             label = labels.get(path, path)
-            lines.append(f"{indent}\t{_attr_text(None, {**_CLUSTER_ATTR, 'label': label})}\n")
-            for box, label, attrs in members.get(path, []):
-                lines.append(_node_line(indent + "\t", box, label, attrs))
+            cluster_attrs = {**_CLUSTER_ATTR, "label": label}
+            lines.append(f"{indent}\t{_attr_text(None, cluster_attrs, quoted)}\n")
+            lines.extend(members.get(path, ()))
             stack.append(("close", path))
             stack.extend(("open", child) for child in reversed(children.get(path, [])))
         return lines
 
-    def _edges(self, layout: _Layout) -> list[tuple[str, str, dict[str, str]]]:
-        graph = self.graph
-        drawn = set(layout.visible)
+    def _edges(self, layout: _Layout) -> list[tuple[tuple[Any, ...], str, str, Mapping[str, str]]]:
+        """Return ``(sort key, tail box, head box, attributes)`` of each DOT edge, sorted."""
         keys = self._keys
-        edges: list[tuple[tuple[Any, ...], str, str, dict[str, str]]] = []
-        folded_seen: set[tuple[str, str, str]] = set()
+        rep = layout.rep  # keyed by exactly the drawn nodes
+        show_saved, edge_shapes = self.show_saved, self.edge_shapes
+        edges: list[tuple[tuple[Any, ...], str, str, Mapping[str, str]]] = []
+        # Edges into or out of a folded module: one per (tail box, head box, role), placed by
+        # the graph edge first in id order, so that insertion order does not matter.
+        folded_edges: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         boxes = {_MODULE_PREFIX + module for module in layout.folded}
         repeats = layout.repeats
         moved: list[tuple[Any, Any, dict[str, Any], str, str]] = []
-        for tail, head, data in graph.edges(data=True):
-            if tail not in drawn or head not in drawn:
+        # NOTE: adjacency() hands out the graph's own dicts; graph.edges(data=True) costs a
+        # generator step and a lambda call per edge on top.
+        for tail, heads in self.graph.adjacency():
+            a = rep.get(tail)
+            if a is None:
                 continue
-            role = data.get("role", "data")
-            if role == "saved" and not self.show_saved:
-                continue
-            if repeats and _within_repeats(tail, head, repeats):
-                continue
-            a, b = layout.rep[tail], layout.rep[head]
-            if a == b:
-                continue
-            if a in boxes or b in boxes:
-                if (a, b, role) in folded_seen:
+            tail_key = keys[tail]
+            for head, data in heads.items():
+                b = rep.get(head)
+                if b is None or a == b:
                     continue
-                folded_seen.add((a, b, role))
-                attrs = {"style": "dashed", "dir": "none"} if role == "saved" else {}
-                edges.append(((keys[head], -1, keys[tail], role), a, b, attrs))
-                continue
-            if a != str(tail) or b != str(head):
-                moved.append((tail, head, data, a, b))  # now from or to a first block
-                continue
-            self._plain_edges(edges, tail, data, a, b, keys[head], keys[tail])
+                role = data.get("role", "data")
+                if role == "saved" and not show_saved:
+                    continue
+                if repeats and _within_repeats(tail, head, repeats):
+                    continue
+                if boxes and (a in boxes or b in boxes):
+                    first = (tail_key, keys[head])
+                    seen = folded_edges.setdefault((a, b, role), first)
+                    if first < seen:
+                        folded_edges[a, b, role] = first
+                    continue
+                # Only folding repeated blocks draws a node in another node's box.
+                if repeats and (a != str(tail) or b != str(head)):
+                    moved.append((tail, head, data, a, b))  # now from or to a first block
+                    continue
+                if role == "saved" or edge_shapes:
+                    self._plain_edges(edges, tail, data, a, b, keys[head], tail_key)
+                    continue
+                # An unstyled edge per slot, as _plain_edges draws it (the common case, inline).
+                head_key = keys[head]
+                for slot in data.get("slots") or _ONE_SLOT:
+                    edges.append(((head_key, int(slot[0]), tail_key, role), a, b, _NO_ATTR))
+        for (a, b, role), (tail_key, head_key) in folded_edges.items():
+            attrs = _SAVED_EDGE_ATTR if role == "saved" else _NO_ATTR
+            edges.append(((head_key, -1, tail_key, role), a, b, attrs))
         if moved:
             # An edge into (or out of) a later block is drawn at the same place of the first
-            # block, unless the first block already has it.
+            # block, unless the first block already has it (the graph edge first in id order
+            # is drawn, whatever the insertion order).
             present = {(a, b, key[3]) for key, a, b, _ in edges}
+            moved.sort(key=lambda edge: (keys[edge[0]], keys[edge[1]]))
             for tail, _, data, a, b in moved:
                 role = data.get("role", "data")
                 if (a, b, role) in present:
                     continue
                 present.add((a, b, role))
                 self._plain_edges(edges, tail, data, a, b, _id_key(b), _id_key(a))
-        edges.sort(key=lambda e: e[0])
-        return [(a, b, attrs) for _, a, b, attrs in edges]
+        edges.sort(key=_first)
+        return edges
 
     def _plain_edges(
         self,
-        edges: list[tuple[tuple[Any, ...], str, str, dict[str, str]]],
+        edges: list[tuple[tuple[Any, ...], str, str, Mapping[str, str]]],
         tail: Any,
         data: Mapping[str, Any],
         a: str,
@@ -828,17 +923,15 @@ class _Drawer:
         """Add the DOT edges of one graph edge between two drawn nodes (one per slot)."""
         role = data.get("role", "data")
         if role == "saved":
-            attrs = {"style": "dashed", "dir": "none"}
+            attrs: Mapping[str, str] = _SAVED_EDGE_ATTR
             if self._data[tail].get("kind") != "saved" and data.get("slot"):
-                attrs["label"] = str(data["slot"])
-                attrs["fontsize"] = "8"
+                attrs = {**attrs, "label": str(data["slot"]), "fontsize": "8"}
             edges.append(((head_key, 1 << 30, tail_key, role), a, b, attrs))
             return
-        attrs = {}
+        attrs = _NO_ATTR
         if self.edge_shapes and self._data[tail].get("shape") is not None:
-            attrs["label"] = _shape_str(self._data[tail]["shape"])
-            attrs["fontsize"] = "8"
-        for slot in data.get("slots") or ((0, 0),):
+            attrs = {"label": _shape_str(self._data[tail]["shape"]), "fontsize": "8"}
+        for slot in data.get("slots") or _ONE_SLOT:
             edges.append(((head_key, int(slot[0]), tail_key, role), a, b, attrs))
 
     def _add_legend(self, dot: graphviz.Digraph) -> None:
