@@ -11,9 +11,11 @@ See :mod:`gradviz.trace.schema` for what the graph holds.
 
 from __future__ import annotations
 
+import functools
+import gc
 import weakref
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import networkx as nx
 import numpy as np
@@ -213,6 +215,31 @@ def readable(value: Any) -> str:
 InputNote = tuple[int, Any, Any, Any, Any, str]
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def gc_paused(fn: _F) -> _F:
+    """Run ``fn`` with Python's cyclic garbage collector paused.
+
+    Building a graph makes several dicts and tuples per node and keeps them all; the
+    collections that their allocation triggers find nothing to free, yet walk every young
+    object each time and cost about 40% of a large capture. (Reference counting still frees
+    everything as usual; cycles made meanwhile are collected after.)
+    """
+
+    @functools.wraps(fn)
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        if not gc.isenabled():
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return paused  # type: ignore[return-value]
+
+
 class Walk:
     """A trace graph being built, and the maps from engine objects to its node data.
 
@@ -257,6 +284,7 @@ class Walk:
             graph = self._graph = self._make_graph()
         return graph
 
+    @gc_paused
     def _make_graph(self) -> nx.DiGraph:
         assert self._parts is not None  # internal: parts are dropped only once a graph exists
         nodes, edges, root_ids, made_by, leaf_ids = self._parts
@@ -345,6 +373,7 @@ def _saved_items(node: Node) -> list[tuple[str, Any]] | None:
     return [(k, v) for k, v in node.saved_items() if not k.startswith("_")]
 
 
+@gc_paused
 def build(
     roots: list[tuple[Tensor, str | None]],
     names: dict[int, str],
