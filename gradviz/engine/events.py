@@ -11,8 +11,7 @@ listener, nothing more).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from typing import Any
 
 __all__ = [
     "EventBus",
@@ -30,32 +29,42 @@ __all__ = [
 ]
 
 
-_E = TypeVar("_E")
+_set = object.__setattr__
 
 
-def _quick_init(cls: type[_E]) -> type[_E]:
-    """Give a frozen slotted dataclass an ``__init__`` that fills its slots directly.
+class _Event:
+    """Base of the events: immutable, equal and shown field by field (as frozen dataclasses).
 
-    The generated ``__init__`` of a frozen dataclass goes through ``object.__setattr__``
-    for every field, which costs more than the rest of an event; the engine makes several
-    events per backward node while someone listens. Writing through the slots' own
-    descriptors is the same assignment without the lookup. The class stays frozen: setting
-    an attribute afterwards still raises ``FrozenInstanceError``.
+    Each event lists its fields in ``__slots__`` and fills them in ``__init__``; plain
+    classes, because making dataclasses costs more at ``import gradviz`` than the rest of
+    this module, and building events is on the engine's path while someone listens.
     """
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    scope = {f"_set_{name}": getattr(cls, name).__set__ for name in names}
-    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
-    exec(f"def __init__(self, {', '.join(names)}):\n{body}", scope)  # as dataclasses does
-    init = scope["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__doc__ = f"Make a {cls.__name__} event."
-    cls.__init__ = init  # type: ignore[method-assign]
-    return cls
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field '{name}': events are read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field '{name}': events are read-only")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
 
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class NodeCreated:
+class NodeCreated(_Event):
     """A backward node was created by a forward op.
 
     Attributes:
@@ -65,15 +74,22 @@ class NodeCreated:
         module: dotted path of the module being called, or None.
     """
 
+    __slots__ = ("node", "inputs", "outputs", "module")
     node: Any
     inputs: tuple[Any, ...]
     outputs: tuple[Any, ...]
     module: str | None
 
+    def __init__(
+        self, node: Any, inputs: tuple[Any, ...], outputs: tuple[Any, ...], module: str | None
+    ) -> None:
+        _set(self, "node", node)
+        _set(self, "inputs", inputs)
+        _set(self, "outputs", outputs)
+        _set(self, "module", module)
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class BackwardStarted:
+
+class BackwardStarted(_Event):
     """``backward()`` or ``autograd.grad()`` began.
 
     Attributes:
@@ -85,6 +101,7 @@ class BackwardStarted:
         accumulate: True for ``backward()`` (writes ``.grad``), False for ``grad()``.
     """
 
+    __slots__ = ("roots", "grad_roots", "nodes", "create_graph", "retain_graph", "accumulate")
     roots: tuple[Any, ...]
     grad_roots: tuple[Any, ...]
     nodes: tuple[Any, ...]
@@ -92,47 +109,88 @@ class BackwardStarted:
     retain_graph: bool
     accumulate: bool
 
+    def __init__(
+        self,
+        roots: tuple[Any, ...],
+        grad_roots: tuple[Any, ...],
+        nodes: tuple[Any, ...],
+        create_graph: bool,
+        retain_graph: bool,
+        accumulate: bool,
+    ) -> None:
+        _set(self, "roots", roots)
+        _set(self, "grad_roots", grad_roots)
+        _set(self, "nodes", nodes)
+        _set(self, "create_graph", create_graph)
+        _set(self, "retain_graph", retain_graph)
+        _set(self, "accumulate", accumulate)
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class NodeWillRun:
+
+class NodeWillRun(_Event):
     """A node is about to run. ``grads_in`` are the gradients of its outputs."""
 
+    __slots__ = ("node", "grads_in", "index")
     node: Any
     grads_in: tuple[Any, ...]
     index: int
 
+    def __init__(self, node: Any, grads_in: tuple[Any, ...], index: int) -> None:
+        _set(self, "node", node)
+        _set(self, "grads_in", grads_in)
+        _set(self, "index", index)
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class NodeExecuted:
+
+class NodeExecuted(_Event):
     """A node ran. ``grads_out`` are the gradients it sent to its inputs."""
 
+    __slots__ = ("node", "grads_in", "grads_out", "index", "seconds")
     node: Any
     grads_in: tuple[Any, ...]
     grads_out: tuple[Any, ...]
     index: int
     seconds: float
 
+    def __init__(
+        self,
+        node: Any,
+        grads_in: tuple[Any, ...],
+        grads_out: tuple[Any, ...],
+        index: int,
+        seconds: float,
+    ) -> None:
+        _set(self, "node", node)
+        _set(self, "grads_in", grads_in)
+        _set(self, "grads_out", grads_out)
+        _set(self, "index", index)
+        _set(self, "seconds", seconds)
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class GradAccumulated:
+
+class GradAccumulated(_Event):
     """A leaf's ``.grad`` was written (``grad`` is the gradient added, ``tensor.grad`` the sum)."""
 
+    __slots__ = ("tensor", "grad", "node")
     tensor: Any
     grad: Any
     node: Any
 
+    def __init__(self, tensor: Any, grad: Any, node: Any) -> None:
+        _set(self, "tensor", tensor)
+        _set(self, "grad", grad)
+        _set(self, "node", node)
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class BackwardFinished:
+
+class BackwardFinished(_Event):
     """The backward pass ended (``completed`` is False when it raised)."""
 
+    __slots__ = ("roots", "seconds", "completed")
     roots: tuple[Any, ...]
     seconds: float
     completed: bool
+
+    def __init__(self, roots: tuple[Any, ...], seconds: float, completed: bool) -> None:
+        _set(self, "roots", roots)
+        _set(self, "seconds", seconds)
+        _set(self, "completed", completed)
 
 
 class Handle:
