@@ -20,7 +20,6 @@ returns and names the node when it is wrong.
 from __future__ import annotations
 
 import itertools
-import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -584,6 +583,8 @@ def _connect(
 
 
 def _forward_stack() -> list[str]:
+    import traceback  # noqa: PLC0415 - anomaly mode only; keeps import gradviz lean
+
     frames = traceback.extract_stack()
     keep = [f for f in frames if "/gradviz/engine/" not in f.filename.replace("\\", "/")]
     return traceback.format_list(keep)
