@@ -431,9 +431,6 @@ class _Engine:
             node._release()
         return out
 
-    def _check_outputs(self, node: Node, out: tuple[Any, ...]) -> tuple[Any, ...]:
-        return check_outputs(node, out)
-
     def _capture(self, i: int, g: Tensor) -> None:
         prev = self.captured.get(i)
         self.captured[i] = g if prev is None else _add(prev, g)
