@@ -20,8 +20,8 @@ structure, never by their ids or creation order:
 Every pass resolves its candidates all at once and accepts only those that are unique on
 both sides, so the result does not depend on the order of nodes in either graph: diff(a,
 b) is the mirror of diff(b, a), and relabelling node ids changes nothing but the ids. The
-whole diff is linear in the size of the two graphs (about a second for two graphs of
-100,000 nodes; see ``benchmarks/bench_diff.py``).
+whole diff is linear in the size of the two graphs (``benchmarks/bench_diff.py`` times it
+on two graphs of 100,000 nodes).
 
 Preconditions: both graphs are DAGs of the trace schema (``kind`` on every node; edges in
 the forward direction with ``role`` and ``slots``). Hand-built graphs may leave out the
@@ -42,8 +42,11 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import itemgetter, ne, not_
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # networkx is only read through the graph objects handed in.
@@ -57,7 +60,6 @@ _KINDS = frozenset(("op", "leaf", "output", "saved"))
 _COMPARED = ("shape", "dtype", "device", "module", "name")
 _CONFLICT = -2
 _CHECKED_INPUTS = 32
-_SCANNED_INPUTS = 8
 _NO_SEQ = 2**63
 
 
@@ -422,28 +424,110 @@ def _json_float(value: float) -> float | str:
 
 
 # ---------------------------------------------------------------------- the index
+#
+# NOTE: diffing two graphs of 100,000 nodes leaves a few microseconds per node for
+# everything; the time goes in interpreter steps and in cache misses on networkx's many
+# small dicts. So the index reads each node's attributes and its input edges in one loop,
+# in insertion order (mostly the order of the dicts in memory), computes identities in a
+# second loop over its own compact lists, and later steps read the graph only for what
+# they report (the attributes of changed nodes, gradient norms).
+
+
+def _graph_dicts(graph: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """Return ``({node: attributes}, {node: {predecessor: edge attributes}})``.
+
+    NOTE: ``_node`` and ``_pred`` are the dicts that networkx's own views (``G.nodes``,
+    ``G.pred``) wrap; reading them directly saves a view call per access, a large part of
+    indexing a big graph. They are only read. A graph-like object without them (not a
+    networkx graph) is read through the public API instead.
+    """
+    nodes = getattr(graph, "_node", None)
+    predecessors = getattr(graph, "_pred", None)
+    if isinstance(nodes, dict) and isinstance(predecessors, dict):
+        return nodes, predecessors
+    nodes = dict(graph.nodes(data=True))
+    predecessors = {node: {} for node in nodes}
+    for u, consumers in graph.adjacency():
+        for v, data in consumers.items():
+            predecessors[v][u] = data
+    return nodes, predecessors
+
+
+def _column(dicts: list[Any], key: str) -> list[Any]:
+    """Return ``[d.get(key) for d in dicts]``, looping in C when the dicts are dicts."""
+    try:
+        return list(map(dict.get, dicts, repeat(key)))
+    except TypeError:  # a mapping that is not a dict (a custom networkx attribute factory)
+        return [d.get(key) for d in dicts]
+
+
+# An edge as the index keeps it: (input slot, signature, tail, head), one tuple in both
+# its head's `preds` and its tail's `succs`. The slot is the edge's lowest input slot; the
+# signature is its `slots` as a tuple of tuples (one pair per slot fed), () without any.
+_Edge = tuple[int, tuple[Any, ...], int, int]
+_NO_EDGES: tuple[_Edge, ...] = ()
+# What a matched pair is compared on: _COMPARED, and an op's attributes. Every node of the
+# schema has these keys; itemgetter reads them in C. NOTE: tuples compare their items as
+# `==` does, except that an item is equal to itself even when it is a value like NaN that
+# is not (nonsense for these attributes, so no matter).
+_SCREEN = itemgetter(*_COMPARED)
+_SCREEN_OP = itemgetter(*_COMPARED, "attrs")
+
+
+class _Tables:
+    """The interning tables shared by both sides: equal integers mean equal structure."""
+
+    __slots__ = ("exact", "loose", "labels", "plain_ops", "signatures")
+
+    def __init__(self) -> None:
+        self.exact: dict[Any, int] = {}
+        self.loose: dict[tuple[Any, ...], int] = {}
+        self.labels: dict[tuple[Any, ...], int] = {}
+        # An op without attributes (most of them) is labelled by its name alone: its two
+        # label ids are remembered by name instead of building and hashing both tuples.
+        self.plain_ops: dict[Any, tuple[int, int]] = {}
+        # One tuple per distinct single-pair `slots` (almost every edge has one pair).
+        self.signatures: dict[tuple[Any, ...], tuple[tuple[Any, ...]]] = {}
+
+    def label_ids(self, kind: str, data: Mapping[str, Any]) -> tuple[int, int]:
+        """Return the interned exact and loose labels of a node."""
+        labels = self.labels
+        loose = self.loose
+        return (
+            labels.setdefault(_exact_label(kind, data), len(labels)),
+            loose.setdefault(_loose_label(kind, data), len(loose)),
+        )
 
 
 class _Side:
     """One graph, indexed by small integers for the matcher.
 
+    Identities (interned in the tables shared with the other side) are computed bottom-up:
+    an op's exact identity is its label and, in input-slot order, the identity and slots
+    of each data input; a saved node's is its label and its consumer's identity.
+
     Attributes:
         ids: node ids in the graph's insertion order; ``index`` maps them back.
+        numbers: ``list(range(len(ids)))``: the node numbers, as int objects shared by
+            every list and dict of the index.
         kind, data: per node.
-        preds: per node, its data inputs as ``(slot key, edge signature, input index)``
-            sorted by slot key.
-        succs: per node, its data consumers as ``(slot key, edge signature, consumer)``.
-        saved_edges: the saved edges as ``{(u, v): slot name}`` (data edges are in preds).
-        rank: position in creation order (ops by ``seq``, other nodes next to the op they
-            feed or come from; insertion order breaks ties); never derived from ids.
-        ident, loose: interned exact and loose identities (shared tables across sides).
+        preds: per node, its data input edges (see ``_Edge``) sorted by slot.
+        succs: per node, its data output edges.
+        saved_edges: the saved edges as ``{(u, v): slot name}``.
+        saved_consumer: per saved node, its consumer and slot name.
+        ident, loose: interned exact and loose identities.
         topo: a topological order of the data edges.
+        base: per node, its place in creation order (ops by ``seq``, other nodes next to
+            the op they feed or come from; see ``_place``); insertion order breaks ties.
+        screen: per node, what a matched pair is compared on: a tuple of the attributes,
+            or the node's attribute dict where it lacks some. Equal screens: no change.
     """
 
     __slots__ = (
         "name",
         "graph",
         "ids",
+        "numbers",
         "index",
         "kind",
         "data",
@@ -451,26 +535,28 @@ class _Side:
         "succs",
         "saved_edges",
         "saved_consumer",
-        "rank",
         "ident",
         "loose",
         "topo",
-        "order",
-        "depth",
+        "base",
+        "screen",
+        "_order",
+        "_depths",
     )
 
-    def __init__(self, graph: Any, name: str) -> None:
+    def __init__(self, graph: Any, name: str, tables: _Tables) -> None:
         _check_graph(graph, name)
         self.name = name
         self.graph = graph
-        ids = list(graph)
+        nodes, predecessors = _graph_dicts(graph)
+        ids = list(nodes)
         self.ids = ids
-        index = {node: i for i, node in enumerate(ids)}
-        self.index = index
-        count = len(ids)
-        node_data = [data for _, data in graph.nodes(data=True)]
-        self.data = node_data
-        kinds = [data.get("kind") for data in node_data]
+        # NOTE: range() would make new int objects each time it is read; 100,000 of them
+        # cost time to make and to free.
+        self.numbers = numbers = list(range(len(ids)))
+        self.index = dict(zip(ids, numbers, strict=True))
+        self.data = list(nodes.values())
+        kinds = _column(self.data, "kind")
         try:
             valid = _KINDS.issuperset(kinds)
         except TypeError:  # an unhashable kind: found and named below
@@ -485,58 +571,215 @@ class _Side:
                         "gradviz.trace.load."
                     )
         self.kind = kinds
-        preds: list[list[tuple[int, tuple[Any, ...], int]]] = [[] for _ in range(count)]
-        succs: list[list[tuple[int, tuple[Any, ...], int]]] = [[] for _ in range(count)]
-        saved_edges: dict[tuple[int, int], str] = {}
-        saved_consumer: dict[int, tuple[int, str]] = {}
-        # adjacency() hands out networkx's own dicts: the fastest public way through edges.
-        for u, neighbours in graph.adjacency():
-            iu = index[u]
-            consumers = succs[iu]
-            for v, data in neighbours.items():
-                iv = index[v]
-                role = data.get("role", "data")
-                if role == "saved":
-                    slot_name = str(data.get("slot"))
-                    saved_edges[iu, iv] = slot_name
-                    if kinds[iu] == "saved" and iu not in saved_consumer:
-                        saved_consumer[iu] = (iv, slot_name)
-                    continue
-                slots = data.get("slots")
-                if slots:
-                    signature = tuple(map(tuple, slots))
-                    key = signature[0][0] if len(signature) == 1 else min(signature)[0]
+        self.saved_edges: dict[tuple[int, int], str] = {}
+        self.saved_consumer: dict[int, tuple[int, str]] = {}
+        self._order: list[int] | None = None
+        self._depths: list[int] | None = None
+        # networkx adds a node to `_node` and `_pred` together, so their orders agree.
+        rows = list(predecessors.values())
+        if list(predecessors) != ids:
+            rows = list(map(predecessors.__getitem__, ids))
+        labels, visit = self._read(rows, tables)
+        unplaced = self._identify(labels, visit, tables)
+        if "saved" in kinds:
+            self._saved_identities(labels, tables)
+        self._place(unplaced)
+
+    def _read(self, rows: list[Mapping[str, Any]], tables: _Tables) -> tuple[list[int], list[int]]:
+        """Read every node's attributes and input edges: labels, edges, seq, screens.
+
+        Args:
+            rows: per node, networkx's ``{input: edge attributes}``.
+            tables: the interning tables.
+
+        Returns:
+            The exact label id of each node, and the nodes to visit for their identities:
+            those without data inputs, then the others, in insertion order each (for a
+            graph made by gradviz, a topological order).
+        """
+        count = len(rows)
+        data = self.data
+        index = self.index
+        loose_ids = [0] * count
+        label_ids = [0] * count
+        base = [math.inf] * count
+        screens: list[Any] = [None] * count
+        preds: list[Sequence[_Edge]] = [_NO_EDGES] * count
+        succs: list[list[_Edge]] = [[] for _ in range(count)]
+        saved_edges = self.saved_edges
+        plain_ops = tables.plain_ops
+        labels = tables.labels
+        loose = tables.loose
+        signatures = tables.signatures
+        sources: list[int] = []
+        others: list[int] = []
+        for v, kind, node, row in zip(self.numbers, self.kind, data, rows, strict=True):
+            if kind == "op":
+                if node.get("attrs"):
+                    label_ids[v], loose_ids[v] = tables.label_ids(kind, node)
+                else:  # the common case, inlined
+                    op_name = node.get("name") or node.get("label")
+                    known = plain_ops.get(op_name)
+                    if known is None:
+                        known = plain_ops[op_name] = (
+                            labels.setdefault(("op", op_name, ()), len(labels)),
+                            loose.setdefault(("op", op_name), len(loose)),
+                        )
+                    label_ids[v], loose_ids[v] = known
+                seq = node.get("seq")
+                if seq.__class__ is int:  # the common case, inlined
+                    if seq < _NO_SEQ:
+                        base[v] = float(seq)
+                elif _has_rank(seq):
+                    base[v] = float(seq)
+                try:
+                    screens[v] = _SCREEN_OP(node)
+                except KeyError:  # a hand-built node without some attributes
+                    screens[v] = node
+            else:
+                param = node.get("param") if kind == "leaf" else None
+                if param:  # a parameter, the common leaf, inlined
+                    label_ids[v] = labels.setdefault(("leaf", "param", param), len(labels))
+                    loose_ids[v] = loose.setdefault(("leaf", param), len(loose))
                 else:
-                    signature = ()
-                    key = -1
-                preds[iv].append((key, signature, iu))
-                consumers.append((key, signature, iv))
-        for entry in preds:
-            if len(entry) > 1:
-                entry.sort(key=_first_two)
+                    label_ids[v], loose_ids[v] = tables.label_ids(kind, node)
+                try:
+                    screens[v] = node if "attrs" in node else _SCREEN(node)
+                except KeyError:
+                    screens[v] = node
+            if not row:
+                sources.append(v)
+                continue
+            inputs = []
+            for input_id, edge in row.items():
+                slots = edge.get("slots")
+                if edge.get("role") == "saved":
+                    saved_edges[index[input_id], v] = str(edge.get("slot"))
+                    continue
+                if not slots:
+                    signature: tuple[Any, ...] = ()
+                    slot = -1
+                elif len(slots) == 1:  # the usual case: one pair, one shared tuple
+                    pair = tuple(slots[0])
+                    signature = signatures.get(pair)  # type: ignore[assignment]
+                    if signature is None:
+                        signature = signatures[pair] = (pair,)
+                    slot = pair[0]
+                else:
+                    signature = tuple(map(tuple, slots))
+                    slot = min(signature)[0]
+                tail = index[input_id]
+                edge_entry = (slot, signature, tail, v)
+                inputs.append(edge_entry)
+                succs[tail].append(edge_entry)
+            if len(inputs) > 1:
+                # Inputs in slot order; ties (hand-built graphs only) in insertion order
+                # of the inputs, which is what comparing the input's number gives.
+                inputs.sort()
+            preds[v] = inputs
+            (others if inputs else sources).append(v)
         self.preds = preds
         self.succs = succs
-        self.saved_edges = saved_edges
-        self.saved_consumer = saved_consumer
-        self.topo = self._topological_order()
-        self.rank = self._ranks()
-        self.depth = self._depths()
-        self.ident: list[int] = [0] * count
-        self.loose: list[int] = [0] * count
+        self.loose = loose_ids
+        self.base = base
+        self.screen = screens
+        return label_ids, sources + others
+
+    def _identify(self, labels: list[int], visit: list[int], tables: _Tables) -> list[int]:
+        """Compute the identities bottom-up; set ``ident`` and ``topo``.
+
+        Args:
+            labels: the exact label id of each node.
+            visit: the nodes in an order that is topological for graphs made by gradviz
+                (any other is found out and replaced by one that is).
+            tables: the interning tables.
+
+        Returns:
+            The nodes without a ``seq`` of their own, in topological order (see
+            ``_place``).
+
+        Raises:
+            ValueError: the graph has a cycle.
+        """
+        kinds = self.kind
+        preds = self.preds
+        base = self.base
+        exact = tables.exact
+        ident: list[Any] = [None] * len(kinds)
+        inf = math.inf
+        unplaced = []
+        in_order = True
+        for v in visit:
+            if base[v] == inf:
+                unplaced.append(v)
+            inputs = preds[v]
+            if not inputs:
+                key: tuple[Any, ...] = (labels[v],)
+            elif len(inputs) == 1:  # the usual case, inlined
+                _, signature, u, _ = inputs[0]
+                if ident[u] is None:
+                    in_order = False
+                    continue
+                key = (labels[v], ident[u], signature)
+            else:
+                # A flat key: (label, input 0's identity, its slots, input 1's, ...).
+                key = (labels[v], *[x for _, sig, u, _ in inputs for x in (ident[u], sig)])
+                if None in key:
+                    in_order = False
+                    continue
+            if kinds[v] == "saved":
+                # NOTE: a saved node's identity needs its consumer's (set afterwards);
+                # until then it reads as 0, also to a (hand-built) data consumer.
+                ident[v] = 0
+            else:
+                ident[v] = exact.setdefault(key, len(exact))
+        self.ident = ident
+        if in_order:
+            self.topo = visit
+            return unplaced
+        # Not a graph made by gradviz: a topological order the slow way, then the
+        # identities still missing, in that order.
+        self.topo = topo = self._topological_order()
+        for v in topo:
+            if ident[v] is None:
+                key = (labels[v], *[x for _, sig, u, _ in preds[v] for x in (ident[u], sig)])
+                ident[v] = 0 if kinds[v] == "saved" else exact.setdefault(key, len(exact))
+        return [v for v in topo if base[v] == inf]
+
+    def _saved_identities(self, labels: list[int], tables: _Tables) -> None:
+        """Find each saved node's consumer and give the node its identity."""
+        # A saved node's consumer is the head of its first saved edge in the graph's
+        # adjacency order (a saved tensor has one; hand-built graphs may give it more).
+        saved_consumer = self.saved_consumer
+        kinds = self.kind
+        adjacency = self.graph.adj
+        index = self.index
+        for u in sorted({u for u, _ in self.saved_edges if kinds[u] == "saved"}):
+            for v, data in adjacency[self.ids[u]].items():
+                if data.get("role", "data") == "saved":
+                    saved_consumer[u] = (index[v], str(data.get("slot")))
+                    break
+        exact = tables.exact
+        ident = self.ident
+        for i in compress(self.numbers, map("saved".__eq__, kinds)):
+            consumer = saved_consumer.get(i)
+            if consumer is None:
+                key: tuple[Any, ...] = (labels[i], "saved")
+            else:
+                key = (labels[i], "saved", ident[consumer[0]], consumer[1])
+            ident[i] = exact.setdefault(key, len(exact))
 
     def _topological_order(self) -> list[int]:
-        count = len(self.ids)
-        indegree = [len(p) for p in self.preds]
-        order = [i for i in range(count) if indegree[i] == 0]
+        indegree = list(map(len, self.preds))
+        order = list(compress(self.numbers, map(not_, indegree)))
         succs = self.succs
-        head = 0
-        while head < len(order):
-            node = order[head]
-            head += 1
-            for _, _, consumer in succs[node]:
+        for node in order:  # Kahn's algorithm; the list grows while it is read
+            for edge in succs[node]:
+                consumer = edge[3]
                 indegree[consumer] -= 1
-                if indegree[consumer] == 0:
+                if not indegree[consumer]:
                     order.append(consumer)
+        count = len(self.ids)
         if len(order) != count:
             stuck = sorted(self.ids[i] for i in range(count) if indegree[i] > 0)[:5]
             raise ValueError(
@@ -546,66 +789,76 @@ class _Side:
             )
         return order
 
-    def _depths(self) -> list[int]:
-        """Return each node's longest distance from a source (saved: its op's, plus one)."""
-        depth = [0] * len(self.ids)
-        preds = self.preds
-        for i in self.topo:
-            deepest = -1
-            for _, _, j in preds[i]:
-                if depth[j] > deepest:
-                    deepest = depth[j]
-            depth[i] = deepest + 1
-        for i, (consumer, _) in self.saved_consumer.items():
-            depth[i] = depth[consumer] + 1
-        return depth
+    def _place(self, unplaced: list[int]) -> None:
+        """Give the nodes without a ``seq`` of their own a place in creation order.
 
-    def _ranks(self) -> list[int]:
+        Args:
+            unplaced: those nodes, in topological order.
+        """
         # NOTE: ops carry `seq` (creation order); AccumulateGrad and leaves sort just
         # before the first op they feed, outputs just after their producer, saved nodes
         # just before their op. Graphs without `seq` fall back to insertion order, which
         # relabelling keeps. Ids are never used, so relabelling cannot change the diff.
-        count = len(self.ids)
-        base: list[float] = [math.inf] * count
-        for i, data in enumerate(self.data):
-            seq = data.get("seq") if self.kind[i] == "op" else None
-            # NOTE: AccumulateGrad's seq is PyTorch's 2**64 - 1 ("run when ready"), not a
-            # creation rank: it sorts with the op it feeds, like a leaf.
-            if isinstance(seq, (int, float)) and not isinstance(seq, bool) and seq < _NO_SEQ:
-                base[i] = float(seq)
         inf = math.inf
+        base = self.base
         succs = self.succs
-        preds = self.preds
         kinds = self.kind
-        for i in reversed(self.topo):  # AccumulateGrad, then its leaf, just before the op fed
-            if base[i] == inf and succs[i]:
-                consumer = inf
-                for _, _, j in succs[i]:
-                    if base[j] < consumer:
-                        consumer = base[j]
+        # AccumulateGrad, then its leaf, just before the op fed (in reversed topological
+        # order, consumers come first).
+        for i in reversed(unplaced):
+            targets = succs[i]
+            if targets:
+                if len(targets) == 1:
+                    consumer = base[targets[0][3]]
+                else:
+                    consumer = min([base[edge[3]] for edge in targets])
                 if consumer != inf:
                     base[i] = consumer - (0.5 if kinds[i] == "op" else 0.01)
-        for i in self.topo:  # outputs just after their producer
-            if base[i] == inf and preds[i]:
-                producer = inf
-                for _, _, j in preds[i]:
-                    if base[j] < producer:
-                        producer = base[j]
+        preds = self.preds
+        for i in unplaced:
+            if base[i] == inf and preds[i]:  # outputs just after their producer
+                producer = min([base[edge[2]] for edge in preds[i]])
                 if producer != inf:
                     base[i] = producer + 0.5
         for i, (consumer, _) in self.saved_consumer.items():
-            if base[i] == math.inf and base[consumer] != math.inf:
+            if base[i] == inf and base[consumer] != inf:
                 base[i] = base[consumer] - 0.25
-        order = sorted(range(count), key=base.__getitem__)  # stable: insertion order on ties
-        self.order = order
-        rank = [0] * count
-        for position, i in enumerate(order):
-            rank[i] = position
-        return rank
+
+    @property
+    def order(self) -> list[int]:
+        """Return all nodes in creation order (sorted when first asked)."""
+        if self._order is None:
+            self._order = sorted(self.numbers, key=self.base.__getitem__)  # stable
+        return self._order
+
+    def by_creation(self, nodes: Iterable[int]) -> list[int]:
+        """Return ``nodes`` in creation order, as they come in :attr:`order`."""
+        return sorted(sorted(nodes), key=self.base.__getitem__)  # ties: insertion order
+
+    def depth(self, node: int) -> int:
+        """Return ``node``'s longest distance from a source (saved: its op's, plus one).
+
+        Computed for all nodes when first asked (only the matcher's last step needs
+        depths, and often not at all).
+        """
+        if self._depths is None:
+            depth = [0] * len(self.ids)
+            preds = self.preds
+            for i in self.topo:
+                inputs = preds[i]
+                if inputs:
+                    depth[i] = max([depth[edge[2]] for edge in inputs]) + 1
+            for i, (consumer, _) in self.saved_consumer.items():
+                depth[i] = depth[consumer] + 1
+            self._depths = depth
+        return self._depths[node]
 
 
-def _first_two(entry: tuple[int, tuple[Any, ...], int]) -> tuple[int, tuple[Any, ...]]:
-    return entry[0], entry[1]
+def _has_rank(seq: Any) -> bool:
+    """Return True when an op's ``seq`` is a creation rank."""
+    # NOTE: AccumulateGrad's seq is PyTorch's 2**64 - 1 ("run when ready"), not a creation
+    # rank: it sorts with the op it feeds, like a leaf.
+    return isinstance(seq, (int, float)) and not isinstance(seq, bool) and seq < _NO_SEQ
 
 
 def _check_graph(graph: Any, name: str) -> None:
@@ -661,56 +914,6 @@ def _loose_label(kind: str, data: Mapping[str, Any]) -> tuple[Any, ...]:
     return ("saved", data.get("label") or data.get("name") or "")
 
 
-def _intern(sides: Iterable[_Side]) -> None:
-    """Compute the exact and loose identities of every node of every side.
-
-    Identities are interned to small integers in tables shared by both sides, so equal
-    integers mean equal structure (no hash collisions to worry about).
-    """
-    exact: dict[tuple[Any, ...], int] = {}
-    loose: dict[tuple[Any, ...], int] = {}
-    labels: dict[tuple[Any, ...], int] = {}
-    for side in sides:
-        ident = side.ident
-        loose_ids = side.loose
-        kinds = side.kind
-        label_ids = [0] * len(side.ids)
-        for i, data in enumerate(side.data):
-            kind = kinds[i]
-            if kind == "op" and not data.get("attrs"):  # the common case, inlined
-                name = data.get("name") or data.get("label")
-                label: tuple[Any, ...] = ("op", name, ())
-                loose_label: tuple[Any, ...] = ("op", name)
-            else:
-                label = _exact_label(kind, data)
-                loose_label = _loose_label(kind, data)
-            label_ids[i] = labels.setdefault(label, len(labels))
-            loose_ids[i] = loose.setdefault(loose_label, len(loose))
-        preds = side.preds
-        for i in side.topo:
-            if kinds[i] == "saved":
-                continue
-            inputs = preds[i]
-            # A flat key: (label, identity of input 0, its slots, identity of input 1, ...).
-            if not inputs:
-                key: tuple[Any, ...] = (label_ids[i],)
-            elif len(inputs) == 1:
-                _, signature, j = inputs[0]
-                key = (label_ids[i], ident[j], signature)
-            else:
-                key = (label_ids[i], *[x for _, sig, j in inputs for x in (ident[j], sig)])
-            ident[i] = exact.setdefault(key, len(exact))
-        for i, kind in enumerate(kinds):
-            if kind != "saved":
-                continue
-            consumer = side.saved_consumer.get(i)
-            if consumer is None:
-                key = (label_ids[i], "saved")
-            else:
-                key = (label_ids[i], "saved", ident[consumer[0]], consumer[1])
-            ident[i] = exact.setdefault(key, len(exact))
-
-
 # --------------------------------------------------------------------- the matcher
 
 
@@ -727,6 +930,22 @@ class _Matcher:
         self.b = b
         self.pa = [-1] * len(a.ids)
         self.pb = [-1] * len(b.ids)
+        self._free: tuple[list[int], list[int]] | None = None
+
+    def free(self) -> tuple[list[int], list[int]]:
+        """Return the unmatched nodes of ``a`` and of ``b``, in index order."""
+        pa = self.pa
+        pb = self.pb
+        if self._free is None:  # the first time, a look at every node
+            free = (
+                [i for i, p in enumerate(pa) if p == -1],
+                [j for j, p in enumerate(pb) if p == -1],
+            )
+        else:  # then only at those that were still free (a match is never undone)
+            free_a, free_b = self._free
+            free = ([i for i in free_a if pa[i] == -1], [j for j in free_b if pb[j] == -1])
+        self._free = free
+        return free
 
     # -- acceptance
 
@@ -737,35 +956,26 @@ class _Matcher:
             return []
         pa = self.pa
         pb = self.pb
+        if len(candidates) == 1:  # common while a match spreads along a chain
+            i, j = candidates[0]
+            if pa[i] != -1 or pb[j] != -1 or (check and not self._consistent(i, j)):
+                return []
+            pa[i] = j
+            pb[j] = i
+            return [(i, j)]
+        consistent = self._consistent
         want_a: dict[int, int] = {}
         want_b: dict[int, int] = {}
-        checked: dict[tuple[int, int], bool] = {}
-        for i, j in candidates:
-            if pa[i] != -1 or pb[j] != -1:
+        # Each distinct pair once: a node is often proposed by several of its neighbours.
+        for i, j in dict.fromkeys(candidates):
+            if pa[i] != -1 or pb[j] != -1 or (check and not consistent(i, j)):
                 continue
-            if check:
-                pair = (i, j)
-                consistent = checked.get(pair)
-                if consistent is None:
-                    consistent = checked[pair] = self._consistent(i, j)
-                if not consistent:
-                    continue
-            previous = want_a.get(i)
-            if previous is None:
-                want_a[i] = j
-            elif previous != j:
-                want_a[i] = _CONFLICT
-            previous = want_b.get(j)
-            if previous is None:
-                want_b[j] = i
-            elif previous != i:
-                want_b[j] = _CONFLICT
-        accepted = []
-        for i, j in want_a.items():
-            if j >= 0 and want_b.get(j) == i:
-                pa[i] = j
-                pb[j] = i
-                accepted.append((i, j))
+            want_a[i] = _CONFLICT if i in want_a else j
+            want_b[j] = _CONFLICT if j in want_b else i
+        accepted = [(i, j) for i, j in want_a.items() if j >= 0 and want_b[j] == i]
+        for i, j in accepted:
+            pa[i] = j
+            pb[j] = i
         return accepted
 
     def _consistent(self, i: int, j: int) -> bool:
@@ -775,6 +985,11 @@ class _Matcher:
         """
         preds_a = self.a.preds[i]
         preds_b = self.b.preds[j]
+        if len(preds_a) == 1 and len(preds_b) == 1:  # the usual case, inlined
+            slot_a, _, u, _ = preds_a[0]
+            slot_b, _, v, _ = preds_b[0]
+            partner = self.pa[u]
+            return slot_a != slot_b or partner == -1 or partner == v or self.pb[v] == -1
         if not preds_a or not preds_b:
             return True
         if len(preds_a) > _CHECKED_INPUTS or len(preds_b) > _CHECKED_INPUTS:
@@ -785,7 +1000,7 @@ class _Matcher:
         pa = self.pa
         pb = self.pb
         if len(preds_a) == len(preds_b):  # the usual case: the same slots, in order
-            for (slot_a, _, u), (slot_b, _, v) in zip(preds_a, preds_b, strict=True):
+            for (slot_a, _, u, _), (slot_b, _, v, _) in zip(preds_a, preds_b, strict=True):
                 if slot_a != slot_b:
                     break
                 partner = pa[u]
@@ -793,8 +1008,8 @@ class _Matcher:
                     return False
             else:
                 return True
-        by_slot = {slot: v for slot, _, v in preds_b}
-        for slot, _, u in preds_a:
+        by_slot = {slot: v for slot, _, v, _ in preds_b}
+        for slot, _, u, _ in preds_a:
             w = by_slot.get(slot)
             partner = pa[u]
             if w is not None and partner != -1 and partner != w and pb[w] != -1:
@@ -805,20 +1020,26 @@ class _Matcher:
 
     def anchors(self) -> list[tuple[int, int]]:
         """Match the nodes whose exact identity is unique in both graphs."""
-        seen_a: dict[int, int] = {}
-        for i, h in enumerate(self.a.ident):
-            seen_a[h] = _CONFLICT if h in seen_a else i
-        seen_b: dict[int, int] = {}
-        for j, h in enumerate(self.b.ident):
-            seen_b[h] = _CONFLICT if h in seen_b else j
-        candidates = []
-        for h, i in seen_a.items():
-            if i >= 0:
-                j = seen_b.get(h, _CONFLICT)
-                if j >= 0:
-                    candidates.append((i, j))
-        # Nothing is matched yet, so no candidate can contradict a match: skip the check.
-        return self._accept(candidates, check=False)
+        ident_a = self.a.ident
+        ident_b = self.b.ident
+        # Counting and indexing in C: an identity's entry in `where` is its only node when
+        # it occurs once.
+        count_a = Counter(ident_a)
+        count_b = Counter(ident_b)
+        where_a = dict(zip(ident_a, self.a.numbers, strict=True))
+        where_b = dict(zip(ident_b, self.b.numbers, strict=True))
+        unique = [h for h, n in count_a.items() if n == 1 and count_b.get(h) == 1]
+        # Each candidate is the only one for both its nodes, and nothing is matched yet:
+        # all of them are accepted.
+        pa = self.pa
+        pb = self.pb
+        accepted = list(
+            zip(map(where_a.__getitem__, unique), map(where_b.__getitem__, unique), strict=True)
+        )
+        for i, j in accepted:
+            pa[i] = j
+            pb[j] = i
+        return accepted
 
     def leftovers(self) -> None:
         """Match unmatched nodes of equal exact identity occurrence by occurrence.
@@ -831,18 +1052,18 @@ class _Matcher:
         pb = self.pb
         ident_a = self.a.ident
         ident_b = self.b.ident
+        free_a, free_b = self.free()
         groups_a: dict[int, list[int]] = {}
-        for i in self.a.order:
-            if pa[i] == -1:
-                groups_a.setdefault(ident_a[i], []).append(i)
+        for i in self.a.by_creation(free_a):
+            groups_a.setdefault(ident_a[i], []).append(i)
         groups_b: dict[int, list[int]] = {}
-        for j in self.b.order:
-            if pb[j] == -1 and ident_b[j] in groups_a:
+        for j in self.b.by_creation(free_b):
+            if ident_b[j] in groups_a:
                 groups_b.setdefault(ident_b[j], []).append(j)
         depth = self.a.depth
         levels: dict[int, list[int]] = {}
         for h in groups_b:
-            levels.setdefault(depth[groups_a[h][0]], []).append(h)
+            levels.setdefault(depth(groups_a[h][0]), []).append(h)
         for level in sorted(levels):
             pending = []
             for h in levels[level]:
@@ -858,7 +1079,7 @@ class _Matcher:
             for members_a, members_b in pending:
                 members_a = [i for i in members_a if pa[i] == -1]
                 members_b = [j for j in members_b if pb[j] == -1]
-                candidates.extend(zip(members_a, members_b, strict=False))  # in rank order
+                candidates.extend(zip(members_a, members_b, strict=False))  # creation order
             self.spread(self._accept(candidates), loose=False)
 
     def roots(self) -> list[tuple[int, int]]:
@@ -877,82 +1098,91 @@ class _Matcher:
         roots = side.graph.graph.get("roots")
         if roots:
             return [side.index[node] for node in roots if node in side.index]
-        outputs = [i for i, kind in enumerate(side.kind) if kind == "output"]
-        return sorted(outputs, key=side.rank.__getitem__)
+        return side.by_creation([i for i, kind in enumerate(side.kind) if kind == "output"])
 
     def spread(self, frontier: list[tuple[int, int]], loose: bool) -> None:
-        """Grow the match from ``frontier`` to inputs and consumers until it stops."""
+        """Grow the match from ``frontier`` to inputs and consumers until it stops.
+
+        Each matched pair proposes its unmatched inputs in the same slot and its unmatched
+        consumers that take it in the same slot, when their identities (exact, or loose:
+        kind and name only) agree.
+        """
+        a = self.a
+        b = self.b
+        preds_a = a.preds
+        preds_b = b.preds
+        succs_a = a.succs
+        succs_b = b.succs
+        key_a = a.loose if loose else a.ident
+        key_b = b.loose if loose else b.ident
+        pa = self.pa
+        pb = self.pb
+        # NOTE: one loop with the one-input and one-consumer cases inlined: when the
+        # graphs differ early on, the match spreads through much of them this way.
         while frontier:
             candidates: list[tuple[int, int]] = []
+            propose = candidates.append
             for i, j in frontier:
-                self._down(i, j, loose, candidates)
-                self._up(i, j, loose, candidates)
+                # Inputs in the same slot.
+                inputs_a = preds_a[i]
+                inputs_b = preds_b[j]
+                if len(inputs_a) == 1 and len(inputs_b) == 1:
+                    slot_a, _, u, _ = inputs_a[0]
+                    slot_b, _, w, _ = inputs_b[0]
+                    if slot_a == slot_b and pa[u] == -1 and pb[w] == -1 and key_a[u] == key_b[w]:
+                        propose((u, w))
+                elif inputs_a and inputs_b:
+                    by_slot = {slot: w for slot, _, w, _ in inputs_b}
+                    for slot, _, u, _ in inputs_a:
+                        x = by_slot.get(slot)
+                        if x is not None and pa[u] == -1 and pb[x] == -1 and key_a[u] == key_b[x]:
+                            propose((u, x))
+                # Consumers that take them in the same slot.
+                outputs_a = succs_a[i]
+                outputs_b = succs_b[j]
+                if len(outputs_a) == 1 and len(outputs_b) == 1:
+                    slot_a, _, _, c = outputs_a[0]
+                    slot_b, _, _, d = outputs_b[0]
+                    if slot_a == slot_b and pa[c] == -1 and pb[d] == -1 and key_a[c] == key_b[d]:
+                        propose((c, d))
+                elif outputs_a and outputs_b:
+                    self._consumers(outputs_a, outputs_b, key_a, key_b, candidates)
             frontier = self._accept(candidates)
 
     def boundary(self) -> list[tuple[int, int]]:
         """Return the matched pairs next to an unmatched node (the only ones that can grow)."""
         pairs: set[tuple[int, int]] = set()
-        for side, partner in ((self.a, self.pa), (self.b, self.pb)):
+        sides = zip((self.a, self.b), (self.pa, self.pb), self.free(), strict=True)
+        for side, partner, free in sides:
             is_a = side is self.a
-            for i, p in enumerate(partner):
-                if p != -1:
-                    continue
-                for _, _, x in side.preds[i]:
+            for i in free:
+                for _, _, x, _ in side.preds[i]:
                     if partner[x] != -1:
                         pairs.add((x, partner[x]) if is_a else (partner[x], x))
-                for _, _, x in side.succs[i]:
+                for _, _, _, x in side.succs[i]:
                     if partner[x] != -1:
                         pairs.add((x, partner[x]) if is_a else (partner[x], x))
         return sorted(pairs)
 
-    def matched_pairs(self) -> list[tuple[int, int]]:
-        """Return every matched pair."""
-        return [(i, j) for i, j in enumerate(self.pa) if j != -1]
-
-    def _down(self, i: int, j: int, loose: bool, out: list[tuple[int, int]]) -> None:
-        preds_a = self.a.preds[i]
-        preds_b = self.b.preds[j]
-        if not preds_a or not preds_b:
-            return
+    def _consumers(
+        self,
+        outputs_a: Sequence[_Edge],
+        outputs_b: Sequence[_Edge],
+        key_a: list[int],
+        key_b: list[int],
+        out: list[tuple[int, int]],
+    ) -> None:
+        """Propose consumers of a matched pair that take it in the same slot."""
         pa = self.pa
         pb = self.pb
-        key_a = self.a.loose if loose else self.a.ident
-        key_b = self.b.loose if loose else self.b.ident
-        if len(preds_a) == 1 and len(preds_b) == 1:
-            slot_a, _, u = preds_a[0]
-            slot_b, _, v = preds_b[0]
-            if slot_a == slot_b and pa[u] == -1 and pb[v] == -1 and key_a[u] == key_b[v]:
-                out.append((u, v))
-            return
-        by_slot = {slot: v for slot, _, v in preds_b}
-        for slot, _, u in preds_a:
-            w = by_slot.get(slot)
-            if w is not None and pa[u] == -1 and pb[w] == -1 and key_a[u] == key_b[w]:
-                out.append((u, w))
-
-    def _up(self, i: int, j: int, loose: bool, out: list[tuple[int, int]]) -> None:
-        succs_a = self.a.succs[i]
-        succs_b = self.b.succs[j]
-        if not succs_a or not succs_b:
-            return
-        pa = self.pa
-        pb = self.pb
-        key_a = self.a.loose if loose else self.a.ident
-        key_b = self.b.loose if loose else self.b.ident
-        if len(succs_a) == 1 and len(succs_b) == 1:
-            slot_a, _, c = succs_a[0]
-            slot_b, _, d = succs_b[0]
-            if slot_a == slot_b and pa[c] == -1 and pb[d] == -1 and key_a[c] == key_b[d]:
-                out.append((c, d))
-            return
         groups_a: dict[tuple[int, int], list[int]] = {}
-        for slot, _, c in succs_a:
+        for slot, _, _, c in outputs_a:
             if pa[c] == -1:
                 groups_a.setdefault((key_a[c], slot), []).append(c)
         if not groups_a:
             return
         groups_b: dict[tuple[int, int], list[int]] = {}
-        for slot, _, d in succs_b:
+        for slot, _, _, d in outputs_b:
             if pb[d] == -1 and (key_b[d], slot) in groups_a:
                 groups_b.setdefault((key_b[d], slot), []).append(d)
         for group, members_b in groups_b.items():
@@ -970,14 +1200,14 @@ class _Matcher:
         pb = self.pb
         sig_a: dict[tuple[Any, ...], int] = {}
         for c in members_a:
-            key = tuple([(slot, u) for slot, _, u in self.a.preds[c]])
+            key = tuple([(slot, u) for slot, _, u, _ in self.a.preds[c]])
             sig_a[key] = _CONFLICT if key in sig_a else c
         sig_b: dict[tuple[Any, ...], int] = {}
         for d in members_b:
             inputs = self.b.preds[d]
-            if any(pb[v] == -1 for _, _, v in inputs):
+            if any(pb[v] == -1 for _, _, v, _ in inputs):
                 continue  # an unmatched input: nothing to read through the match
-            key = tuple([(slot, pb[v]) for slot, _, v in inputs])
+            key = tuple([(slot, pb[v]) for slot, _, v, _ in inputs])
             sig_b[key] = _CONFLICT if key in sig_b else d
         for key, d in sig_b.items():
             c = sig_a.get(key, _CONFLICT)
@@ -1031,9 +1261,9 @@ def diff(a: nx.DiGraph, b: nx.DiGraph, *, grad_top: int = 10) -> GraphDiff:
     """
     if grad_top < 0:
         raise ValueError(f"diff: grad_top must be >= 0, got {grad_top}.")
-    side_a = _Side(a, "a")
-    side_b = _Side(b, "b")
-    _intern((side_a, side_b))
+    tables = _Tables()
+    side_a = _Side(a, "a", tables)
+    side_b = _Side(b, "b", tables)
     matcher = _Matcher(side_a, side_b)
     matcher.anchors()
     # Spreading from a pair only reaches unmatched neighbours, so the pairs next to an
@@ -1052,103 +1282,117 @@ def diff(a: nx.DiGraph, b: nx.DiGraph, *, grad_top: int = 10) -> GraphDiff:
 def _result(a: _Side, b: _Side, matcher: _Matcher, grad_top: int) -> GraphDiff:
     pa = matcher.pa
     pb = matcher.pb
-    pairs = [(i, pa[i]) for i in a.order if pa[i] != -1]
+    # The matched pairs in a's creation order, as two parallel lists.
+    partners = list(map(pa.__getitem__, a.order))
+    is_matched = list(map(ne, partners, repeat(-1)))
+    matched_a = list(compress(a.order, is_matched))
+    matched_b = list(compress(partners, is_matched))
     ids_a = a.ids
     ids_b = b.ids
-    matches = {ids_a[i]: ids_b[j] for i, j in pairs}
-    added = tuple(ids_b[j] for j in b.order if pb[j] == -1)
-    removed = tuple(ids_a[i] for i in a.order if pa[i] == -1)
+    free_a, free_b = matcher.free()
 
     changed = []
     data_a = a.data
     data_b = b.data
-    for i, j in pairs:
-        before = data_a[i]
-        after = data_b[j]
-        # NOTE: a quick screen first; _compare builds the exact list for the few that differ.
-        get_a = before.get
-        get_b = after.get
-        if (
-            get_a("shape") == get_b("shape")
-            and get_a("dtype") == get_b("dtype")
-            and get_a("device") == get_b("device")
-            and get_a("module") == get_b("module")
-            and get_a("name") == get_b("name")
-            and get_a("attrs") == get_b("attrs")
-        ):
-            continue
-        fields = _compare(before, after, a.kind[i])
-        if fields:
-            data = b.data[j]
-            changed.append(
-                NodeChange(
-                    a=a.ids[i],
-                    b=b.ids[j],
-                    kind=b.kind[j],
-                    label=str(data.get("label") or data.get("name") or ""),
-                    module=data.get("module") or a.data[i].get("module"),
-                    fields=fields,
+    preds_a = a.preds
+    preds_b = b.preds
+    lost_a: list[tuple[int, int]] = []  # edges of a that b lacks, as (tail, head)
+    lost_b: list[tuple[int, int]] = []
+    screens_a = a.screen
+    screens_b = b.screen
+    for i, j in zip(matched_a, matched_b, strict=True):
+        # NOTE: a quick screen first; _compare builds the exact list for the few that
+        # differ.
+        if screens_a[i] != screens_b[j]:
+            before = data_a[i]
+            after = data_b[j]
+            fields = _compare(before, after, a.kind[i])
+            if fields:
+                changed.append(
+                    NodeChange(
+                        a=ids_a[i],
+                        b=ids_b[j],
+                        kind=b.kind[j],
+                        label=str(after.get("label") or after.get("name") or ""),
+                        module=after.get("module") or before.get("module"),
+                        fields=fields,
+                    )
                 )
-            )
+        # The input edges of a matched pair: equal when each comes from the partner of
+        # the other's input, with the same slots.
+        inputs_a = preds_a[i]
+        inputs_b = preds_b[j]
+        if len(inputs_a) == 1 and len(inputs_b) == 1:  # the usual case, inlined
+            edge_a = inputs_a[0]
+            edge_b = inputs_b[0]
+            if pa[edge_a[2]] == edge_b[2] and edge_a[1] == edge_b[1]:
+                continue
+        if inputs_a or inputs_b:
+            _lost_inputs(inputs_a, inputs_b, pa, pb, lost_a, lost_b)
+    # Every input edge of an unmatched node is lost.
+    for side, free, lost in ((a, free_a, lost_a), (b, free_b, lost_b)):
+        preds = side.preds
+        for v in free:
+            lost.extend([(edge[2], v) for edge in preds[v]])
 
-    removed_edges = _edges_missing(a, b, pa)
-    added_edges = _edges_missing(b, a, pb)
     return GraphDiff(
         a=a.graph,
         b=b.graph,
-        matches=matches,
-        added=added,
-        removed=removed,
+        matches=dict(
+            zip(map(ids_a.__getitem__, matched_a), map(ids_b.__getitem__, matched_b), strict=True)
+        ),
+        added=tuple(map(ids_b.__getitem__, b.by_creation(free_b))),
+        removed=tuple(map(ids_a.__getitem__, a.by_creation(free_a))),
         changed=tuple(changed),
-        added_edges=added_edges,
-        removed_edges=removed_edges,
-        grad_changes=_grad_changes(a, b, pairs, grad_top),
+        added_edges=_edges(b, a, pb, lost_b),
+        removed_edges=_edges(a, b, pa, lost_a),
+        grad_changes=_grad_changes(a, b, zip(matched_a, matched_b, strict=True), grad_top),
     )
 
 
-def _edges_missing(mine: _Side, other: _Side, partner: list[int]) -> tuple[tuple[str, str], ...]:
-    """Return the edges of ``mine`` with no equal edge (role, slots) in ``other``."""
-    missing = []
-    other_preds = other.preds
-    rank = mine.rank
-    wide: dict[int, dict[int, tuple[Any, ...]]] = {}
-    for v, entries in enumerate(mine.preds):
-        pv = partner[v]
-        for _, signature, u in entries:
-            pu = partner[u]
-            if pu == -1 or pv == -1:
-                missing.append((rank[v], rank[u], u, v))
-                continue
-            inputs = other_preds[pv]
-            count = len(inputs)
-            if count == 1:  # the usual case, inlined
-                found = inputs[0][1] if inputs[0][2] == pu else None
-            elif count <= _SCANNED_INPUTS:
-                found = _input_signature(inputs, pu)
-            else:  # a node with many inputs (a cat of thousands): look up, do not scan
-                lookup = wide.get(pv)
-                if lookup is None:
-                    lookup = wide[pv] = {x: sig for _, sig, x in inputs}
-                found = lookup.get(pu)
-            if found != signature:
-                missing.append((rank[v], rank[u], u, v))
+def _lost_inputs(
+    inputs_a: Sequence[_Edge],
+    inputs_b: Sequence[_Edge],
+    pa: list[int],
+    pb: list[int],
+    lost_a: list[tuple[int, int]],
+    lost_b: list[tuple[int, int]],
+) -> None:
+    """Add the input edges of a matched pair that the other side lacks to ``lost_*``."""
+    theirs = {tail: signature for _, signature, tail, _ in inputs_b}
+    for _, signature, tail, head in inputs_a:
+        if theirs.get(pa[tail]) != signature:  # no such input (-1: unmatched) or other slots
+            lost_a.append((tail, head))
+    ours = {tail: signature for _, signature, tail, _ in inputs_a}
+    for _, signature, tail, head in inputs_b:
+        if ours.get(pb[tail]) != signature:
+            lost_b.append((tail, head))
+
+
+def _edges(
+    mine: _Side, other: _Side, partner: list[int], lost: list[tuple[int, int]]
+) -> tuple[tuple[str, str], ...]:
+    """Return ``lost`` and the saved edges that ``other`` lacks, by head then tail.
+
+    Args:
+        mine: the side the edges belong to.
+        other: the other side.
+        partner: ``mine``'s match (-1 where unmatched).
+        lost: the data edges of ``mine`` that ``other`` lacks, as index pairs.
+
+    Returns:
+        ``(tail id, head id)`` pairs in creation order of the heads, then of the tails.
+    """
+    lost = list(lost)
     other_saved = other.saved_edges
     for (u, v), slot in mine.saved_edges.items():
         pu = partner[u]
         pv = partner[v]
         if pu == -1 or pv == -1 or other_saved.get((pu, pv)) != slot:
-            missing.append((rank[v], rank[u], u, v))
-    missing.sort()
-    return tuple((mine.ids[u], mine.ids[v]) for _, _, u, v in missing)
-
-
-def _input_signature(
-    entries: list[tuple[int, tuple[Any, ...], int]], u: int
-) -> tuple[Any, ...] | None:
-    for _, signature, other in entries:
-        if other == u:
-            return signature
-    return None
+            lost.append((u, v))
+    base = mine.base
+    lost.sort(key=lambda edge: (base[edge[1]], edge[1], base[edge[0]], edge[0]))
+    return tuple((mine.ids[u], mine.ids[v]) for u, v in lost)
 
 
 def _normal(value: Any) -> Any:
@@ -1208,7 +1452,7 @@ def _carries_grads(side: _Side) -> bool:
 
 
 def _grad_changes(
-    a: _Side, b: _Side, pairs: list[tuple[int, int]], top: int
+    a: _Side, b: _Side, pairs: Iterable[tuple[int, int]], top: int
 ) -> tuple[GradChange, ...]:
     if top == 0 or not (_carries_grads(a) and _carries_grads(b)):
         return ()
@@ -1227,10 +1471,10 @@ def _grad_changes(
             delta = math.inf if (math.isnan(before) != math.isnan(after)) else 0.0
         if delta == 0.0:
             continue
-        entries.append((-delta, a.rank[i], i, j, before, after))
-    entries.sort(key=lambda entry: (entry[0], entry[1]))
+        entries.append((-delta, i, j, before, after))
+    entries.sort(key=itemgetter(0))  # stable: the pairs come in a's creation order
     result = []
-    for _, _, i, j, before, after in entries[:top]:
+    for _, i, j, before, after in entries[:top]:
         data = b.data[j]
         result.append(
             GradChange(
