@@ -74,7 +74,13 @@ def measure(
     return samples
 
 
-def _wall(cmd: list[str], rounds: int) -> list[float]:
+def _wall(cmd: list[str], rounds: int, *, reported: bool = False) -> list[float]:
+    """Run ``cmd`` in a new process ``rounds`` times; return the seconds of each run.
+
+    With ``reported``, the seconds are what the process prints as its last line (the time
+    of one statement inside it, without the interpreter's own start-up); else the wall
+    time of the whole process.
+    """
     # Bytecode caching on (a user's normal setting), and one untimed run to write the cache:
     # otherwise the figure is the compiler's time, not the import's.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -82,13 +88,27 @@ def _wall(cmd: list[str], rounds: int) -> list[float]:
     out = []
     for _ in range(rounds):
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, env=env)
-        out.append(time.perf_counter() - t0)
+        done = subprocess.run(cmd, check=True, capture_output=True, env=env, text=True)
+        elapsed = time.perf_counter() - t0
+        out.append(float(done.stdout.split()[-1]) if reported else elapsed)
     return out
 
 
+# Rows printed for context, not as something gradviz is compared with.
+_NO_RATIO = frozenset({"gradviz", "gradviz after numpy", "python -c pass"})
+
+
 def _print(results: list[Result]) -> None:
-    impl_order = ["gradviz", "torch", "numpy", "torchviz", "no listener", "record()"]
+    impl_order = [
+        "gradviz",
+        "torch",
+        "numpy",
+        "torchviz",
+        "no listener",
+        "record()",
+        "gradviz after numpy",
+        "python -c pass",
+    ]
     print()
     header = f"{'case':<44} {'impl':<12} {'median':>12} {'spread':>20}   ratio"
     print(header)
@@ -97,7 +117,7 @@ def _print(results: list[Result]) -> None:
         base = r.samples.get("gradviz")
         for impl in sorted(r.samples, key=lambda k: impl_order.index(k) if k in impl_order else 99):
             ratio = ""
-            if base is not None and impl != "gradviz" and r.median(impl) > 0:
+            if base is not None and impl not in _NO_RATIO and r.median(impl) > 0:
                 ratio = f"gradviz/{impl} = {r.median('gradviz') / r.median(impl):.2f}x"
             value = f"{r.median(impl):>9.3f} {r.unit:<3}{r.spread(impl):>19}"
             print(f"{r.case:<44} {impl:<12} {value}   {ratio}")
