@@ -600,9 +600,12 @@ def _conform(node: Node, i: int, g: Tensor, shape: tuple[int, ...], dtype: Any) 
                 f"Function {node.name()} returned an invalid gradient at index {i} - got "
                 f"{list(g._data.shape)} but expected shape compatible with {list(shape)}"
             )
-        from gradviz.engine import ops  # noqa: PLC0415
+        if g._requires_grad or _grad_enabled[0]:
+            from gradviz.engine import ops  # noqa: PLC0415
 
-        g = ops.sum_to_size(g, shape)
+            g = ops.sum_to_size(g, shape)
+        else:  # a plain backward: one reduction on the array, no op
+            g = _make(_sum_to_shape(g._data, shape), False, None, 0)
     if g._data.dtype != dtype:
         g = (
             g.to(function_dtype(dtype))
@@ -610,6 +613,17 @@ def _conform(node: Node, i: int, g: Tensor, shape: tuple[int, ...], dtype: Any) 
             else _make(_astype(g._data, dtype), False, None, 0)
         )
     return g
+
+
+def _sum_to_shape(data: Any, shape: tuple[int, ...]) -> Any:
+    """Sum an array down to ``shape``, which it broadcasts from (``sum_to_size`` on arrays)."""
+    lead = data.ndim - len(shape)
+    have = data.shape
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and have[lead + i] != 1
+    )
+    out = namespace(data).sum(data, axis=dims)
+    return out if out.shape == shape else namespace(out).reshape(out, shape)
 
 
 def function_dtype(np_dtype: Any) -> Any:

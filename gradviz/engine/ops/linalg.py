@@ -124,7 +124,13 @@ class Addmm(Op):
         need = ctx.needs_input_grad
         ga_scale = g if ctx.alpha == 1 else g * ctx.alpha
         gbias = (g if ctx.beta == 1 else g * ctx.beta) if need[0] else None
-        ga = mm(ga_scale, S.t(b)) if need[1] else None
+        if not need[1]:
+            ga = None
+        elif _grad_enabled[0]:
+            ga = mm(ga_scale, S.t(b))
+        else:  # a plain backward: the product on the arrays (addmm refuses mixed dtypes)
+            bd = b._data
+            ga = const(_mm_kernel(ga_scale._data, backend.namespace(bd).permute_dims(bd, (1, 0))))
         gb = _grad_mat2(a, ga_scale) if need[2] else None
         return gbias, ga, gb
 
@@ -164,8 +170,33 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
 def _same_dtype(a: Tensor, b: Tensor) -> None:
     if a.dtype is not b.dtype:
         raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
+            f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES[a.dtype.name]} != "
+            f"{_C_NAMES[b.dtype.name]}"
         )
+
+
+# The C++ type names PyTorch's matmul kernels print for a dtype.
+_C_NAMES = {
+    "float16": "c10::Half",
+    "float32": "float",
+    "float64": "double",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "int16": "short int",
+    "int32": "int",
+    "int64": "long int",
+    "bool": "bool",
+}
+
+
+def _addmm_dtypes(bias: Any, mat1: Tensor, mat2: Tensor) -> None:
+    """Refuse mixed dtypes as PyTorch's addmm does: the bias first, then the matrices."""
+    for name, x in (("self", bias), ("mat1", mat1)):
+        if isinstance(x, Tensor) and x.dtype is not mat2.dtype:
+            raise RuntimeError(
+                f"{name} and mat2 must have the same dtype, but got {x.dtype.scalar_name} and "
+                f"{mat2.dtype.scalar_name}"
+            )
 
 
 @register("bmm")
@@ -218,7 +249,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
             f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
             f"{mat2.shape[0]}x{mat2.shape[1]})"
         )
-    _same_dtype(mat1, mat2)
+    _addmm_dtypes(input, mat1, mat2)
     if alpha == 1 and beta == 1:
         return Addmm.apply(input, mat1, mat2)
     return Addmm.apply(input, mat1, mat2, alpha=alpha, beta=beta)
