@@ -21,6 +21,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from gradviz.engine import backend
 from gradviz.engine import creation as _creation
 from gradviz.engine.function import _type_name
@@ -1161,6 +1163,10 @@ def _check_class_weight(weight: Tensor | None, n_classes: int, prefix: str = "")
 
 
 def _check_bounds(target: Any, n_classes: int, ignore_index: int) -> None:
+    if type(target) is np.ndarray and (
+        not target.size or (target.min() >= 0 and target.max() < n_classes)
+    ):
+        return  # every target in range (the usual case): two reductions
     xp = backend.namespace(target)
     bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
     if target.size and _host_any(bad):
