@@ -622,8 +622,16 @@ def _sum_to_shape(data: Any, shape: tuple[int, ...]) -> Any:
     dims = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and have[lead + i] != 1
     )
-    out = namespace(data).sum(data, axis=dims)
+    if type(data) is np.ndarray:
+        out = _ADD_REDUCE(data, axis=dims)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)  # a NumPy scalar (every axis summed)
+    else:
+        out = namespace(data).sum(data, axis=dims)
     return out if out.shape == shape else namespace(out).reshape(out, shape)
+
+
+_ADD_REDUCE = np.add.reduce
 
 
 def function_dtype(np_dtype: Any) -> Any:

@@ -645,6 +645,16 @@ def zeros(like: Any, shape: tuple[int, ...], dtype: Any = None) -> Any:
     return namespace(like).zeros(shape, dtype=dt, **_placed(like))
 
 
+def total(array: Any) -> float:
+    """Return the sum of all elements as a Python float (NumPy: one call, no wrappers)."""
+    if type(array) is np.ndarray:
+        return float(_ADD_REDUCE(array, axis=None))
+    return float(namespace(array).sum(array))
+
+
+_ADD_REDUCE = np.add.reduce
+
+
 def masked(array: Any, mask: Any) -> Any:
     """Return ``array`` times a boolean ``mask`` (0 where it is False), in one pass.
 

@@ -120,17 +120,21 @@ class Addmm(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any, Any]:
-        a, b = ctx.saved_tensors
         need = ctx.needs_input_grad
         ga_scale = g if ctx.alpha == 1 else g * ctx.alpha
         gbias = (g if ctx.beta == 1 else g * ctx.beta) if need[0] else None
-        if not need[1]:
-            ga = None
-        elif _grad_enabled[0]:
-            ga = mm(ga_scale, S.t(b))
-        else:  # a plain backward: the product on the arrays (addmm refuses mixed dtypes)
-            bd = b._data
-            ga = const(_mm_kernel(ga_scale._data, backend.namespace(bd).permute_dims(bd, (1, 0))))
+        if not _grad_enabled[0]:
+            # A plain backward: the products on the arrays (addmm refuses mixed dtypes).
+            gd = ga_scale._data
+            xp = backend.namespace(gd)
+            ga = gb = None
+            if need[1]:
+                ga = const(_mm_kernel(gd, xp.permute_dims(ctx._unpack_array("mat2"), (1, 0))))
+            if need[2]:
+                gb = const(_grad_mat2_array(xp, ctx._unpack_array("mat1"), gd))
+            return gbias, ga, gb
+        a, b = ctx.saved_tensors
+        ga = mm(ga_scale, S.t(b)) if need[1] else None
         gb = _grad_mat2(a, ga_scale) if need[2] else None
         return gbias, ga, gb
 
@@ -144,8 +148,12 @@ def _grad_mat2(a: Tensor, g: Tensor) -> Tensor:
     """
     if _grad_enabled[0]:
         return mm(S.t(a), g)
-    xp = backend.namespace(g._data)
-    return const(xp.permute_dims(_mm_kernel(xp.permute_dims(g._data, (1, 0)), a._data), (1, 0)))
+    return const(_grad_mat2_array(backend.namespace(g._data), a._data, g._data))
+
+
+def _grad_mat2_array(xp: Any, a: Any, g: Any) -> Any:
+    """``a.T @ g`` on arrays, computed as ``(g.T @ a).T`` (see :func:`_grad_mat2`)."""
+    return xp.permute_dims(_mm_kernel(xp.permute_dims(g, (1, 0)), a), (1, 0))
 
 
 def _check_2d(fn: str, name: str, x: Tensor) -> None:

@@ -828,20 +828,19 @@ class Relu(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        (r,) = ctx.saved_tensors
         if _grad_enabled[0]:
             # create_graph: like PyTorch's threshold_backward, the gradient stays connected
             # to the result (with derivative 0), so it can be differentiated again.
+            (r,) = ctx.saved_tensors
             return where(r > 0, g, r * 0)
         # threshold_backward: the gradient where the result is positive, else 0. Multiplying
         # by the mask is several times faster than a where (no branches), but turns a NaN or
         # infinite gradient of an inactive unit into NaN, not 0: one sum tells, rarely true.
-        rd, gd = r._data, g._data
-        xp = backend.namespace(rd)
+        rd, gd = ctx._unpack_array("result"), g._data
         positive = rd > 0
         out = backend.masked(gd, positive)
-        if not math.isfinite(float(xp.sum(out))):
-            out = xp.where(positive, gd, 0.0)
+        if not math.isfinite(backend.total(out)):
+            out = backend.namespace(rd).where(positive, gd, 0.0)
         return const(out)
 
 
