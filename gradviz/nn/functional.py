@@ -214,18 +214,19 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     _check_tensor("linear", "input", 1, input)
     _check_tensor("linear", "weight", 2, weight)
-    if input.ndim == 0 or weight.ndim == 0:
+    x_shape, w_shape = input._data.shape, weight._data.shape
+    if not x_shape or not w_shape:
         raise RuntimeError(
             "both arguments to linear need to be at least 1D, but they are "
-            f"{input.ndim}D and {weight.ndim}D"
+            f"{len(x_shape)}D and {len(w_shape)}D"
         )
     wt = _S.t(weight)
     if bias is None:
         return _L.matmul(input, wt)
     _check_tensor("linear", "bias", 3, bias)
-    if input.ndim == 2:
-        if input.shape[1] == wt.shape[0] and weight.ndim == 2:
-            _check_expand(bias, (input.shape[0], wt.shape[1]))
+    if len(x_shape) == 2:
+        if len(w_shape) == 2 and x_shape[1] == w_shape[1]:
+            _check_expand(bias, (x_shape[0], w_shape[0]))
         return _L.addmm(bias, input, wt)
     flat = _S.reshape(input, (-1, input.shape[-1]))
     if flat.shape[1] == wt.shape[0] and weight.ndim == 2:
@@ -237,8 +238,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def _check_expand(x: Tensor, shape: tuple[int, ...]) -> None:
     """Raise PyTorch's ``expand`` error when ``x`` does not broadcast to ``shape``."""
     have = x._data.shape
-    if len(have) <= len(shape) and all(
-        h == s or h == 1 for h, s in zip(reversed(have), reversed(shape), strict=False)
+    if (
+        have == shape[-1:]
+        or len(have) <= len(shape)
+        and all(h == s or h == 1 for h, s in zip(reversed(have), reversed(shape), strict=False))
     ):
         return
     with no_grad():

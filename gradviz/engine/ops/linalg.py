@@ -157,7 +157,7 @@ def _grad_mat2_array(xp: Any, a: Any, g: Any) -> Any:
 
 
 def _check_2d(fn: str, name: str, x: Tensor) -> None:
-    if x.ndim != 2:
+    if x._data.ndim != 2:
         raise RuntimeError(f"{name} must be a matrix")
 
 
@@ -252,12 +252,15 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     """Return ``beta * input + alpha * (mat1 @ mat2)`` (``AddmmBackward0``)."""
     _check_2d("addmm", "mat1", mat1)
     _check_2d("addmm", "mat2", mat2)
-    if mat1.shape[1] != mat2.shape[0]:
+    m1, m2 = mat1._data, mat2._data
+    if m1.shape[1] != m2.shape[0]:
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
-            f"{mat2.shape[0]}x{mat2.shape[1]})"
+            f"mat1 and mat2 shapes cannot be multiplied ({m1.shape[0]}x{m1.shape[1]} and "
+            f"{m2.shape[0]}x{m2.shape[1]})"
         )
-    _addmm_dtypes(input, mat1, mat2)
+    dt = m2.dtype
+    if m1.dtype is not dt or (isinstance(input, Tensor) and input._data.dtype is not dt):
+        _addmm_dtypes(input, mat1, mat2)  # NOTE: equal dtypes are usually the same object
     if alpha == 1 and beta == 1:
         return Addmm.apply(input, mat1, mat2)
     return Addmm.apply(input, mat1, mat2, alpha=alpha, beta=beta)
