@@ -645,14 +645,29 @@ def zeros(like: Any, shape: tuple[int, ...], dtype: Any = None) -> Any:
     return namespace(like).zeros(shape, dtype=dt, **_placed(like))
 
 
-def total(array: Any) -> float:
-    """Return the sum of all elements as a Python float (NumPy: one call, no wrappers)."""
-    if type(array) is np.ndarray:
-        return float(_ADD_REDUCE(array, axis=None))
-    return float(namespace(array).sum(array))
+def surely_finite(array: Any) -> bool:
+    """Return True when every element of a float array is finite (no NaN, no infinity).
+
+    One pass. A False may also mean that the values are merely huge (their squares, or
+    their sum, overflow): callers use it to skip a slower exact path when it is True.
+    """
+    token = quiet()  # an overflow is an answer here, not a warning
+    try:
+        if type(array) is np.ndarray:
+            flags = array.flags
+            if flags.c_contiguous or flags.f_contiguous:
+                flat = array.ravel("K")  # a view in memory order
+                # NOTE: a BLAS dot product is several times faster than NumPy's summation,
+                # and NaN or infinity in any element makes it non-finite too.
+                return math.isfinite(_DOT(flat, flat))
+            return math.isfinite(_ADD_REDUCE(array, axis=None))
+        return math.isfinite(float(namespace(array).sum(array)))
+    finally:
+        loud(token)
 
 
 _ADD_REDUCE = np.add.reduce
+_DOT = np.dot
 
 
 def masked(array: Any, mask: Any) -> Any:

@@ -1594,6 +1594,26 @@ def test_relu_backward_gives_inactive_units_zero_even_for_a_nan_gradient(
     assert grads[0][1] == grads[1][1] == dtype
 
 
+@pytest.mark.parametrize(
+    "upstream",
+    [
+        [float("inf"), float("-inf"), 1.0, 3.0],  # infinite gradients at inactive units
+        [1e30, -1e30, 1.0, 3e30],  # huge but finite: their squares overflow float32
+        [float("nan"), 2.0, 1.0, float("inf")],
+    ],
+)
+def test_relu_backward_matches_torch_for_extreme_gradients(
+    torch: Any, upstream: list[float]
+) -> None:
+    grads = []
+    for lib in (gradviz, torch):
+        x = lib.tensor([[1.0, -1.0], [0.0, 2.0]], requires_grad=True)
+        y = lib.relu(x.t())  # a transposed (column-major) input and gradient
+        y.backward(lib.tensor(upstream).reshape(2, 2))
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
 def _random_program(seed: int) -> Callable[[Any, Any, Any], Any]:
     """A program of 3 to 12 unary and binary ops over x, w and what came before."""
 

@@ -835,11 +835,11 @@ class Relu(Op):
             return where(r > 0, g, r * 0)
         # threshold_backward: the gradient where the result is positive, else 0. Multiplying
         # by the mask is several times faster than a where (no branches), but turns a NaN or
-        # infinite gradient of an inactive unit into NaN, not 0: one sum tells, rarely true.
+        # infinite gradient of an inactive unit into NaN, not 0: one pass tells (rarely).
         rd, gd = ctx._unpack_array("result"), g._data
         positive = rd > 0
         out = backend.masked(gd, positive)
-        if not math.isfinite(backend.total(out)):
+        if not backend.surely_finite(out):
             out = backend.namespace(rd).where(positive, gd, 0.0)
         return const(out)
 
