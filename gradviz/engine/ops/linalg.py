@@ -126,12 +126,11 @@ class Addmm(Op):
         if not _grad_enabled[0]:
             # A plain backward: the products on the arrays (addmm refuses mixed dtypes).
             gd = ga_scale._data
-            xp = backend.namespace(gd)
             ga = gb = None
             if need[1]:
-                ga = const(_mm_kernel(gd, xp.permute_dims(ctx._unpack_array("mat2"), (1, 0))))
+                ga = const(_mm_kernel(gd, backend.transposed(ctx._unpack_array("mat2"))))
             if need[2]:
-                gb = const(_grad_mat2_array(xp, ctx._unpack_array("mat1"), gd))
+                gb = const(_grad_mat2_array(ctx._unpack_array("mat1"), gd))
             return gbias, ga, gb
         a, b = ctx.saved_tensors
         ga = mm(ga_scale, S.t(b)) if need[1] else None
@@ -148,12 +147,12 @@ def _grad_mat2(a: Tensor, g: Tensor) -> Tensor:
     """
     if _grad_enabled[0]:
         return mm(S.t(a), g)
-    return const(_grad_mat2_array(backend.namespace(g._data), a._data, g._data))
+    return const(_grad_mat2_array(a._data, g._data))
 
 
-def _grad_mat2_array(xp: Any, a: Any, g: Any) -> Any:
+def _grad_mat2_array(a: Any, g: Any) -> Any:
     """``a.T @ g`` on arrays, computed as ``(g.T @ a).T`` (see :func:`_grad_mat2`)."""
-    return xp.permute_dims(_mm_kernel(xp.permute_dims(g, (1, 0)), a), (1, 0))
+    return backend.transposed(_mm_kernel(backend.transposed(g), a))
 
 
 def _check_2d(fn: str, name: str, x: Tensor) -> None:

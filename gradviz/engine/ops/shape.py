@@ -258,15 +258,14 @@ class T(Op):
 
     @staticmethod
     def forward(ctx: Any, a: Any) -> Any:
-        return backend.namespace(a).permute_dims(a, tuple(range(a.ndim - 1, -1, -1)))
+        return backend.transposed(a)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         if not _grad_enabled[0]:
             # Plain backward: the transposed array alone, so that ``.grad`` can take over
             # its memory (nn.Linear's weight gradient) when nothing else holds it.
-            gd = g._data
-            return const(backend.namespace(gd).permute_dims(gd, tuple(range(gd.ndim - 1, -1, -1))))
+            return const(backend.transposed(g._data))
         return t(g)
 
 
