@@ -645,6 +645,74 @@ def zeros(like: Any, shape: tuple[int, ...], dtype: Any = None) -> Any:
     return namespace(like).zeros(shape, dtype=dt, **_placed(like))
 
 
+def reduce_max(array: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Return ``max(array, axis)`` (NumPy: the ufunc itself, without ``np.max``'s wrapper)."""
+    if type(array) is np.ndarray:
+        return _MAX_REDUCE(array, axis=axis, keepdims=keepdims)
+    return namespace(array).max(array, axis=axis, keepdims=keepdims)
+
+
+def reduce_sum(array: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Return ``sum(array, axis)`` in the array's dtype (NumPy: the ufunc itself)."""
+    if type(array) is np.ndarray:
+        return _ADD_REDUCE(array, axis=axis, keepdims=keepdims)
+    return namespace(array).sum(array, axis=axis, keepdims=keepdims)
+
+
+def nll_every_target(x: Any, target: Any, ignore_index: int, reduction: int) -> Any:
+    """``nll_loss`` forward on a NumPy ``(N, C)`` float32/64 array when every target counts.
+
+    Without class weights, when no target is ``ignore_index``, the total weight is ``N``
+    and the loss is ``-x[i, target[i]]`` summed (``reduction`` 2), averaged (1) or not (0):
+    the general path's numbers in a few calls.
+
+    Returns:
+        ``(loss, total_weight)``, or None when this case does not apply (the caller then
+        takes the general path).
+    """
+    if (
+        type(x) is not np.ndarray
+        or x.ndim != 2
+        or x.dtype not in _EXACT_COUNTS
+        or not x.shape[0]
+        or not (target != ignore_index).all()
+    ):
+        return None
+    n = x.shape[0]
+    loss = -x[np.arange(n), target]
+    total = np.asarray(n, dtype=x.dtype)
+    if reduction == 0:
+        return loss, total
+    loss = _ADD_REDUCE(loss)
+    return (loss / total if reduction == 1 else loss), total
+
+
+def nll_every_target_grad(
+    shape: tuple[int, int], dtype: Any, target: Any, grad: Any, reduction: int
+) -> tuple[Any, Any, Any]:
+    """The input gradient of a reduced :func:`nll_every_target` (NumPy).
+
+    ``-grad`` (``sum``) or ``-grad / N`` (``mean``) at each row's target class, 0 elsewhere.
+
+    Returns:
+        ``(gradient, rows, values)``: the ``(N, C)`` gradient, and where its non-zero values
+        are (``gradient[rows, target] == values``).
+    """
+    n = shape[0]
+    value = -grad
+    if reduction == 1:
+        value = value / np.asarray(n, dtype=dtype)
+    out = np.zeros(shape, dtype=dtype)
+    rows = np.arange(n)
+    values = np.full(n, value, dtype=dtype)
+    out[rows, target] = values  # one target per row: a plain write
+    return out, rows, values
+
+
+# Float dtypes that count rows exactly (the total weight of N targets is N).
+_EXACT_COUNTS = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+
+
 def transposed(array: Any) -> Any:
     """Return a view of ``array`` with its axes in reverse order (``array.T``)."""
     if type(array) is np.ndarray:
@@ -674,6 +742,7 @@ def surely_finite(array: Any) -> bool:
 
 
 _ADD_REDUCE = np.add.reduce
+_MAX_REDUCE = np.maximum.reduce
 _DOT = np.dot
 
 

@@ -19,8 +19,6 @@ import itertools
 import math
 from typing import Any, ClassVar
 
-import numpy as np
-
 from gradviz.engine import backend
 from gradviz.engine.grad_mode import _grad_enabled
 from gradviz.engine.ops import linalg as L  # noqa: N812
@@ -1181,24 +1179,12 @@ class NllLoss(Op):
         ctx.reduction, ctx.ignore_index = reduction, ignore_index
         ctx.save_array("target", target)
         ctx.save_array("weight", weight)
-        if (
-            type(x) is np.ndarray
-            and x.ndim == 2
-            and weight is None
-            and x.dtype in _EXACT_COUNTS
-            and x.shape[0]
-            and (target != ignore_index).all()
-        ):
-            # The usual case: every target counts, with weight 1, so the total weight is
-            # the row count; the same numbers as the general path, in four calls.
-            ctx._every_target = True
-            n = x.shape[0]
-            loss = -x[np.arange(n), target]
-            total = np.asarray(n, dtype=x.dtype)
-            if reduction == 0:
-                return loss, total
-            loss = np.add.reduce(loss)
-            return (loss / total if reduction == 1 else loss), total
+        if weight is None:
+            # The usual case (every target counts, weight 1): a few NumPy calls.
+            fast = backend.nll_every_target(x, target, ignore_index, reduction)
+            if fast is not None:
+                ctx._every_target = True
+                return fast
         xp = backend.namespace(x)
         single = x.ndim == 1
         if single:
@@ -1263,29 +1249,16 @@ class NllLoss(Op):
 
 
 def _nll_backward_every_target(ctx: Any, g: Tensor) -> Tensor:
-    """``NllLoss.backward`` (plain, reduced) when every target counts with weight 1.
-
-    The gradient is ``-g`` (``sum``) or ``-g / N`` (``mean``) at each row's target class,
-    0 elsewhere: the general path's numbers, without computing weights and masks.
-    """
-    data = ctx._unpack_array("self")
-    target = ctx._unpack("target")
-    n = data.shape[0]
-    value = -g._data
-    if ctx.reduction == 1:
-        value = value / np.asarray(n, dtype=data.dtype)
-    out = np.zeros(data.shape, dtype=data.dtype)
-    rows = np.arange(n)
-    vals = np.full(n, value, dtype=data.dtype)
-    out[rows, target] = vals  # one target per row: a plain write
+    """``NllLoss.backward`` (plain, reduced) after ``backend.nll_every_target``."""
+    data, target = ctx._unpack_array("self"), ctx._unpack("target")
+    out, rows, vals = backend.nll_every_target_grad(
+        data.shape, data.dtype, target, g._data, ctx.reduction
+    )
     producer = ctx.next_functions[0][0]
     if type(producer) is _LOG_SOFTMAX and producer.dim == 1 and not ctx._post_hooks:
-        producer._one_hot = (out, rows, target, vals)  # see the general path
+        # See the general path: log_softmax's backward may use where the values are.
+        producer._one_hot = (out, rows, target, vals)
     return const(out)
-
-
-# Float dtypes that count rows exactly (the total weight of N targets is N).
-_EXACT_COUNTS = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
 
 
 class NllLoss2d(NllLoss):

@@ -7,8 +7,6 @@ import sys
 from collections import namedtuple
 from typing import Any
 
-import numpy as np
-
 from gradviz.engine import backend
 from gradviz.engine.dtypes import is_bool, is_floating
 from gradviz.engine.function import _NULL_CTX
@@ -670,21 +668,11 @@ class LogSoftmax(Op):
         ctx.dim = dim
         xp = backend.namespace(a)
         axes = (dim,) if a.ndim else ()
-        numpy = type(a) is np.ndarray and a.ndim  # NumPy's ufunc reductions, no wrappers
-        top = (
-            np.maximum.reduce(a, axis=dim, keepdims=True)
-            if numpy
-            else xp.max(a, axis=axes, keepdims=True)
-        )
-        bound = np.maximum.reduce(np.abs(top), axis=None) if numpy else xp.max(xp.abs(top))
-        if float(bound) <= _UNSHIFTED_RANGE:  # False for NaN
+        top = backend.reduce_max(a, axis=axes, keepdims=True)
+        if float(backend.reduce_max(xp.abs(top))) <= _UNSHIFTED_RANGE:  # False for NaN
             # The usual case: one pass less over the input than shifting by the maximum.
             e = xp.exp(a)
-            total = (
-                np.add.reduce(e, axis=dim, keepdims=True)
-                if numpy
-                else xp.sum(e, axis=axes, keepdims=True)
-            )
+            total = backend.reduce_sum(e, axis=axes, keepdims=True)
             out = a - xp.log(total)
         else:  # large (or infinite, or NaN) values: shift by the maximum first
             out = a - top
