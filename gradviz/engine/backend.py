@@ -741,8 +741,8 @@ def surely_finite(array: Any) -> bool:
         loud(token)
 
 
-_ADD_REDUCE = np.add.reduce
-_MAX_REDUCE = np.maximum.reduce
+_ADD_REDUCE: Any = np.add.reduce
+_MAX_REDUCE: Any = np.maximum.reduce
 _DOT = np.dot
 
 
