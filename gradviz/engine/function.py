@@ -607,6 +607,9 @@ class OpNode(Node, FunctionCtx):
     """Base of the nodes of built-in ops; the subclass name is PyTorch's node name."""
 
     _op: ClassVar[type[Op]]
+    # Set on a LogSoftmaxBackward0 node by nll_loss's backward (cross-entropy): where the
+    # few non-zero values of the gradient it is about to receive are (see ops/nn.py).
+    _one_hot: Any
 
     def save_array(self, name: str, array: Any) -> None:
         """Keep an array computed in forward (a mask, indices) for backward, freed with the rest."""
