@@ -40,7 +40,7 @@ class _Event:
     this module, and building events is on the engine's path while someone listens.
     """
 
-    __slots__ = ()
+    __slots__: tuple[str, ...] = ()
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"cannot assign to field '{name}': events are read-only")

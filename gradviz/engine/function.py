@@ -498,7 +498,7 @@ def _save_plan(cls: type[Op]) -> tuple[tuple[str, int, tuple[int, ...] | None], 
     ``index`` is the input's position, or ``-1 - output_nr`` for a saved output;
     ``users`` the input indices whose gradient needs the value (None: always saved).
     """
-    plan = []
+    plan: list[tuple[str, int, tuple[int, ...] | None]] = []
     for name in cls.saves:
         if name.startswith("result"):
             plan.append((name, -1 - slot_output_nr(name), None))

@@ -12,7 +12,7 @@ import builtins
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -125,6 +125,17 @@ class Tensor:
     _view_fn: tuple[Any, Any, Any, builtins.int | None] | None
     _view_epoch: Any
     name: str | None
+
+    if TYPE_CHECKING:
+        # Methods that gradviz.engine.ops registers on the class at import (``register``),
+        # declared for the type checker where gradviz itself calls them.
+        def t(self) -> Tensor: ...  # noqa: D102
+        def mean(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor: ...  # noqa: D102
+        def tril(self, diagonal: builtins.int = 0) -> Tensor: ...  # noqa: D102
+        def unsqueeze(self, dim: builtins.int) -> Tensor: ...  # noqa: D102
+        def squeeze(self, dim: Any = None) -> Tensor: ...  # noqa: D102
+        def expand(self, *sizes: Any) -> Tensor: ...  # noqa: D102
+        def reshape(self, *shape: Any) -> Tensor: ...  # noqa: D102
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
 
