@@ -57,6 +57,19 @@ _SCALAR_NAMES = {
     "bool": "Bool",
 }
 
+# The C++ type names PyTorch's kernels print for a dtype ("got: double != float").
+_C_NAMES = {
+    "float16": "c10::Half",
+    "float32": "float",
+    "float64": "double",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "int16": "short int",
+    "int32": "int",
+    "int64": "long int",
+    "bool": "bool",
+}
+
 
 class dtype:  # noqa: N801 - PyTorch's spelling
     """A tensor element type: ``gradviz.float32``, ``gradviz.int64``, ...
@@ -74,6 +87,7 @@ class dtype:  # noqa: N801 - PyTorch's spelling
         "itemsize",
         "category",
         "scalar_name",
+        "c_name",
     )
 
     def __init__(self, name: str, np_dtype: Any) -> None:
@@ -86,6 +100,8 @@ class dtype:  # noqa: N801 - PyTorch's spelling
         self.category = {"b": 0, "u": 1, "i": 1, "f": 2}[self.np.kind]
         # PyTorch's ScalarType name, which its error messages use ("Got: Long").
         self.scalar_name = _SCALAR_NAMES[name]
+        # The C++ type name, which other messages use ("but got: double != float").
+        self.c_name = _C_NAMES[name]
 
     def __repr__(self) -> str:
         return f"gradviz.{self.name}"

@@ -719,6 +719,14 @@ class Op(Function):
                 out = cls.forward(node, *datas, **params)
                 return _finish(cls, node, inputs, out, params, (tuple(edges), tuple(meta)))
             out = cls.forward(_NULL_CTX, *datas, **params)
+        except ValueError as err:
+            # Shapes that do not broadcast: PyTorch's RuntimeError, not NumPy's ValueError.
+            if "broadcast" in str(err):
+                try:
+                    _raise_broadcast_error(inputs, str(err))
+                except RuntimeError as mismatch:
+                    raise mismatch from None  # NumPy's error says nothing more
+            raise
         finally:
             _loud(token)
         if type(out) is tuple:
@@ -780,6 +788,52 @@ def _cast_to_result(cls: type[Op], inputs: tuple[Any, ...], datas: list[Any]) ->
             if data.dtype != target:
                 out[i] = xp.astype(data, target)
     return out
+
+
+def infer_size(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """Return the shape that ``shapes`` broadcast to, or raise PyTorch's size-mismatch error.
+
+    As PyTorch folds the operands of an elementwise op: the broadcast of the first two, then
+    of that and the third, and so on; within a pair the mismatch reported is the last one
+    (dimensions are compared from the right).
+
+    Raises:
+        RuntimeError: ``The size of tensor a (3) must match the size of tensor b (4) at
+            non-singleton dimension 1``.
+    """
+    shape: tuple[int, ...] = ()
+    for other in shapes:
+        n = max(len(shape), len(other))
+        a = (1,) * (n - len(shape)) + tuple(shape)
+        b = (1,) * (n - len(other)) + tuple(other)
+        for i in range(n - 1, -1, -1):
+            p, q = a[i], b[i]
+            if p != q and p != 1 and q != 1:
+                raise RuntimeError(
+                    f"The size of tensor a ({p}) must match the size of tensor b ({q}) at "
+                    f"non-singleton dimension {i}"
+                )
+        shape = tuple(q if p == 1 else p for p, q in zip(a, b, strict=True))
+    return shape
+
+
+def _raise_broadcast_error(inputs: tuple[Any, ...], message: str) -> None:
+    """Raise PyTorch's error when the tensor inputs of an op do not broadcast together.
+
+    Called when a kernel raised the array library's broadcasting ValueError. Only when that
+    error names exactly the op's tensor inputs (an elementwise op on them; not an internal
+    step such as a bias added to a product) is it PyTorch's size mismatch; otherwise this
+    returns and the caller re-raises the original error.
+    """
+    import re  # noqa: PLC0415 - error path only
+
+    shapes = [tuple(x._data.shape) for x in inputs if isinstance(x, Tensor)]
+    named = [
+        tuple(int(d) for d in found.split(",") if d.strip())
+        for found in re.findall(r"\(([\d,\s]*)\)", message)
+    ]
+    if named == shapes:
+        infer_size(*shapes)
 
 
 def _raise_device_mismatch(cls: type[Op], inputs: tuple[Any, ...]) -> None:

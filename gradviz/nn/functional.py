@@ -25,7 +25,7 @@ import numpy as np
 
 from gradviz.engine import backend
 from gradviz.engine import creation as _creation
-from gradviz.engine.function import _type_name
+from gradviz.engine.function import _type_name, infer_size
 from gradviz.engine.grad_mode import no_grad
 from gradviz.engine.ops import linalg as _L  # noqa: N812
 from gradviz.engine.ops import nn as _nn
@@ -116,18 +116,7 @@ def _ntuple(value: Any, n: int) -> tuple[int, ...]:
 
 def _broadcast_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
     """Return the broadcast of two shapes, or raise PyTorch's size-mismatch error."""
-    n = max(len(a), len(b))
-    pa = (1,) * (n - len(a)) + tuple(a)
-    pb = (1,) * (n - len(b)) + tuple(b)
-    out = []
-    for i, (p, q) in enumerate(zip(pa, pb, strict=True)):
-        if p != q and p != 1 and q != 1:
-            raise RuntimeError(
-                f"The size of tensor a ({p}) must match the size of tensor b ({q}) at "
-                f"non-singleton dimension {i}"
-            )
-        out.append(q if p == 1 else p)
-    return tuple(out)
+    return infer_size(tuple(a), tuple(b))
 
 
 def _broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -539,9 +528,8 @@ def _conv(
         )
     if bias is not None and bias.dtype is not input.dtype:
         raise RuntimeError(
-            f"Input type ({_SCALAR_NAMES.get(input.dtype.name, input.dtype.name).lower()}) and "
-            f"bias type ({_SCALAR_NAMES.get(bias.dtype.name, bias.dtype.name).lower()}) should "
-            "be the same"
+            f"Input type ({input.dtype.c_name}) and bias type ({bias.dtype.c_name}) should be "
+            "the same"
         )
     out = _nn.convolution(x, weight, bias, stride_t, padding_t, dilation_t, groups)
     return out if batched else _S.squeeze(out, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradviz.engine import backend
+from gradviz.engine.function import infer_size
 from gradviz.engine.grad_mode import _grad_enabled
 from gradviz.engine.ops import shape as S  # noqa: N812 - short module aliases
 from gradviz.engine.ops._base import Op, Tensor, const, register
@@ -177,23 +178,9 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
 def _same_dtype(a: Tensor, b: Tensor) -> None:
     if a.dtype is not b.dtype:
         raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES[a.dtype.name]} != "
-            f"{_C_NAMES[b.dtype.name]}"
+            f"expected m1 and m2 to have the same dtype, but got: {a.dtype.c_name} != "
+            f"{b.dtype.c_name}"
         )
-
-
-# The C++ type names PyTorch's matmul kernels print for a dtype.
-_C_NAMES = {
-    "float16": "c10::Half",
-    "float32": "float",
-    "float64": "double",
-    "int8": "signed char",
-    "uint8": "unsigned char",
-    "int16": "short int",
-    "int32": "int",
-    "int64": "long int",
-    "bool": "bool",
-}
 
 
 def _addmm_dtypes(bias: Any, mat1: Tensor, mat2: Tensor) -> None:
@@ -218,6 +205,10 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
             f"Expected size for first two dimensions of batch2 tensor to be: "
             f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
         )
+    if input.dtype is not mat2.dtype:
+        raise RuntimeError(
+            f"expected scalar type {input.dtype.scalar_name} but found {mat2.dtype.scalar_name}"
+        )
     return Bmm.apply(input, mat2)
 
 
@@ -228,6 +219,11 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
         raise RuntimeError(
             f"size mismatch, got input ({input.shape[0]}x"
             f"{input.shape[1] if input.ndim > 1 else ''}), vec ({vec.shape[0] if vec.ndim else ''})"
+        )
+    if input.dtype is not vec.dtype:
+        v, m = vec.dtype.scalar_name, input.dtype.scalar_name
+        raise RuntimeError(
+            f"addmv input tensors must have the same dtype, but got {v}, {m}, and {v}"
         )
     return Mv.apply(input, vec)
 
@@ -242,6 +238,11 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
             f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
             f"[{tensor.shape[0]}] to have the same number of elements, but got "
             f"{input.shape[0]} and {tensor.shape[0]} elements respectively"
+        )
+    if input.dtype is not tensor.dtype:
+        raise RuntimeError(
+            "dot : expected both vectors to have same dtype, but found "
+            f"{input.dtype.scalar_name} and {tensor.dtype.scalar_name}"
         )
     return Dot.apply(input, tensor)
 
@@ -260,6 +261,11 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     dt = m2.dtype
     if m1.dtype is not dt or (isinstance(input, Tensor) and input._data.dtype is not dt):
         _addmm_dtypes(input, mat1, mat2)  # NOTE: equal dtypes are usually the same object
+    if isinstance(input, Tensor):
+        size = (m1.shape[0], m2.shape[1])
+        have = input._data.shape
+        if have != size[-len(have) :] and have != size:
+            S.expand(input.detach(), size)  # raises PyTorch's error when it does not fit
     if alpha == 1 and beta == 1:
         return Addmm.apply(input, mat1, mat2)
     return Addmm.apply(input, mat1, mat2, alpha=alpha, beta=beta)
@@ -357,7 +363,11 @@ def _batched(a: Tensor, b: Tensor) -> Tensor:
             return matmul(S.squeeze(a, 0), b)
         if batch_b[0] == 1 and b._requires_grad:
             return matmul(a, S.squeeze(b, 0))
-    output_shape = _broadcast_shapes(batch_a, batch_b, a, b)
+    if a.dtype is not b.dtype:  # the batched product (bmm) refuses mixed dtypes
+        raise RuntimeError(
+            f"expected scalar type {a.dtype.scalar_name} but found {b.dtype.scalar_name}"
+        )
+    output_shape = infer_size(batch_a, batch_b)
     batch = 1
     for s in output_shape:
         batch *= s
@@ -375,20 +385,3 @@ def _batched(a: Tensor, b: Tensor) -> Tensor:
     if vector_rhs:
         out = S.squeeze(out, -1)
     return S.UnsafeView.apply(out, shape=output_shape)
-
-
-def _broadcast_shapes(
-    x: tuple[int, ...], y: tuple[int, ...], a: Tensor, b: Tensor
-) -> tuple[int, ...]:
-    n = max(len(x), len(y))
-    x = (1,) * (n - len(x)) + x
-    y = (1,) * (n - len(y)) + y
-    out = []
-    for i, (p, q) in enumerate(zip(x, y, strict=False)):
-        if p != q and p != 1 and q != 1:
-            raise RuntimeError(
-                f"The size of tensor a ({p}) must match the size of tensor b ({q}) at "
-                f"non-singleton dimension {i}"
-            )
-        out.append(max(p, q))
-    return tuple(out)

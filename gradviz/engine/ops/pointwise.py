@@ -12,6 +12,7 @@ from typing import Any
 
 from gradviz.engine import backend
 from gradviz.engine.dtypes import is_bool, is_floating, native, result_type
+from gradviz.engine.function import infer_size
 from gradviz.engine.grad_mode import _grad_enabled
 from gradviz.engine.ops._base import Op, Tensor, const, register
 
@@ -1141,6 +1142,9 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
         xp = backend.namespace(cond)
         dt = native(xp, result_type(input, other))
         return const(xp.where(cond, backend.full(cond, cond.shape, input, dt), other))
+    shapes = [tuple(x.shape) for x in (cond, input, other) if hasattr(x, "shape")]
+    if any(shape != shapes[0] for shape in shapes):
+        infer_size(*shapes)  # PyTorch's error when they do not broadcast together
     return Where.apply(input, other, condition=cond)
 
 
@@ -1264,9 +1268,9 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A00
     """Return ``input`` with ``value`` where ``mask`` is True (``MaskedFillBackward0``)."""
     m = mask._data if isinstance(mask, Tensor) else mask
     if getattr(m, "dtype", None) is None or not is_bool(m.dtype):
+        kind = mask.dtype.c_name if isinstance(mask, Tensor) else type(mask).__name__
         raise RuntimeError(
-            f"masked_fill_ only supports boolean masks, but got mask with dtype "
-            f"{getattr(mask, 'dtype', type(mask).__name__)}"
+            f"masked_fill_ only supports boolean masks, but got mask with dtype {kind}"
         )
     if isinstance(value, Tensor):
         if value.ndim != 0:

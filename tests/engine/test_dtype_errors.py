@@ -1,4 +1,7 @@
-"""Mixed dtypes in matrix products: refused with PyTorch's error type and wording.
+"""Wrong dtypes (and bad biases): PyTorch's error type and wording.
+
+Matrix products refuse mixed dtypes; masks must be boolean; convolution biases must
+have the input's dtype.
 
 A mixed-dtype bias used to be accepted by ``addmm`` (and ``F.linear``) and to fail later,
 in backward, with another message; PyTorch refuses it up front.
@@ -33,6 +36,33 @@ CASES: dict[str, Callable[[Any, Any], Any]] = {
     "linear double input, no bias": lambda lib, m: lib.nn.functional.linear(
         m(F64, 2, 4), m(F32, 3, 4)
     ),
+    "bmm double @ float": lambda lib, m: lib.bmm(m(F64, 2, 3, 4), m(F32, 2, 4, 5)),
+    "bmm float @ half": lambda lib, m: lib.bmm(m(F32, 2, 3, 4), m(F16, 2, 4, 5)),
+    "mv double @ float": lambda lib, m: lib.mv(m(F64, 3, 4), m(F32, 4)),
+    "mv float @ double": lambda lib, m: lib.mv(m(F32, 3, 4), m(F64, 4)),
+    "dot double, float": lambda lib, m: lib.dot(m(F64, 4), m(F32, 4)),
+    # matmul dispatches to dot, mv, mm or bmm as PyTorch does, and raises as they do
+    "matmul 1-D @ 1-D": lambda lib, m: lib.matmul(m(F64, 4), m(F32, 4)),
+    "matmul 2-D @ 1-D": lambda lib, m: lib.matmul(m(F64, 3, 4), m(F32, 4)),
+    "matmul 1-D @ 2-D": lambda lib, m: lib.matmul(m(F64, 4), m(F32, 4, 3)),
+    "matmul 3-D @ 3-D": lambda lib, m: lib.matmul(m(F64, 2, 3, 4), m(F32, 2, 4, 5)),
+    "matmul 3-D @ 2-D": lambda lib, m: lib.matmul(m(F64, 2, 3, 4), m(F32, 4, 5)),
+    "matmul 2-D @ 3-D": lambda lib, m: lib.matmul(m(F64, 3, 4), m(F32, 2, 4, 5)),
+    "matmul 3-D @ 1-D": lambda lib, m: lib.matmul(m(F64, 2, 3, 4), m(F32, 4)),
+    "masked_fill float mask": lambda lib, m: m(F32, 3).masked_fill(m(F32, 3), 0.0),
+    "masked_fill long mask": lambda lib, m: m(F32, 3).masked_fill(m(I64, 3), 0.0),
+    "masked_fill double mask": lambda lib, m: m(F32, 3).masked_fill(m(F64, 3), 0.0),
+    "conv2d half bias": lambda lib, m: lib.nn.functional.conv2d(
+        m(F32, 1, 1, 5, 5), m(F32, 1, 1, 3, 3), m(F16, 1)
+    ),
+    "conv2d long bias": lambda lib, m: lib.nn.functional.conv2d(
+        m(F32, 1, 1, 5, 5), m(F32, 1, 1, 3, 3), m(I64, 1)
+    ),
+    "addmm bias does not expand": lambda lib, m: lib.addmm(m(F32, 4), m(F32, 2, 3), m(F32, 3, 5)),
+    "addmm bias of wrong rows": lambda lib, m: lib.addmm(m(F32, 3, 5), m(F32, 2, 3), m(F32, 3, 5)),
+    "addmm bias of more dims": lambda lib, m: lib.addmm(
+        m(F32, 2, 2, 5), m(F32, 2, 3), m(F32, 3, 5)
+    ),
 }
 
 
@@ -65,3 +95,10 @@ def test_same_dtypes_still_run_backward() -> None:
     gradviz.addmm(bias, m1, m2).sum().backward()
     assert m1.grad.tolist() == [[3.0] * 4] * 2
     assert bias.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("bias", [(5,), (1, 5), (2, 1), (1,), (2, 5)])
+def test_biases_that_expand_still_work(bias: tuple[int, ...], torch: ModuleType) -> None:
+    got = gradviz.addmm(gradviz.ones(*bias), gradviz.ones(2, 3), gradviz.ones(3, 5))
+    want = torch.addmm(torch.ones(*bias), torch.ones(2, 3), torch.ones(3, 5))
+    assert got.tolist() == want.tolist()
