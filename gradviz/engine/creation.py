@@ -191,6 +191,7 @@ def _to_array(data: Any, dtype: Any, device: Any) -> Any:
         try:
             host = np.asarray(_host_list(data), dtype=kind.np)
         except ValueError as err:
+            _raise_ragged(data)
             raise ValueError(
                 f"expected a rectangular nested list of numbers, got {_describe(data)} ({err})"
             ) from None
@@ -201,6 +202,35 @@ def _to_array(data: Any, dtype: Any, device: Any) -> Any:
     if dev.type == "cpu":
         return host.copy() if host.base is not None or not host.flags.writeable else host
     return backend.transfer(host, dev)
+
+
+def _raise_ragged(data: Any) -> None:
+    """Raise PyTorch's error for nested lists that are not rectangular, where it has one.
+
+    The expected lengths are those of the first element at each depth, as PyTorch reads
+    them; the first list of another length (depth first) is the one named.
+    """
+    sizes = []
+    x = data
+    while isinstance(x, (list, tuple)):
+        sizes.append(len(x))
+        if not x:
+            break
+        x = x[0]
+
+    def check(seq: Any, dim: int) -> None:
+        if len(seq) != sizes[dim]:
+            raise ValueError(
+                f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(seq)})"
+            ) from None
+        if dim + 1 < len(sizes):
+            for item in seq:
+                if not isinstance(item, (list, tuple)):
+                    raise TypeError("not a sequence") from None
+                check(item, dim + 1)
+
+    if sizes:
+        check(data, 0)
 
 
 def _describe(data: Any) -> str:
@@ -284,22 +314,45 @@ def from_numpy(array: np.ndarray) -> Tensor:
 # ---------------------------------------------------------------------------- filled tensors
 
 
-def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(size) == 1 and isinstance(size[0], (list, tuple)):
-        size = tuple(size[0])
-    try:
-        shape = tuple(operator.index(s) for s in size)
-    except TypeError:
-        bad = next(s for s in size if not isinstance(s, int))
-        raise TypeError(
-            f"expected a sequence of integers as the size, but got {type(bad).__name__} "
-            f"({bad!r}) in {tuple(size)}"
-        ) from None
-    if any(s < 0 for s in shape):
+def _size(size: tuple[Any, ...], fn: str, param: bool = False) -> tuple[int, ...]:
+    """Read a size given as ``f(2, 3)`` or ``f((2, 3))`` (``param``: as ``f(size=...)``).
+
+    Raises:
+        TypeError: a size that is not integers, with PyTorch's message for ``fn``.
+        RuntimeError: a negative size, with PyTorch's message.
+    """
+    packed = len(size) == 1 and isinstance(size[0], (list, tuple))
+    items = tuple(size[0]) if packed else tuple(size)
+    shape = []
+    for k, s in enumerate(items):
+        try:
+            shape.append(operator.index(s))
+        except TypeError:
+            raise TypeError(
+                f"{fn}(): argument 'size' {_size_error(k, s, packed, param, len(items))}"
+            ) from None
+    negative = [s for s in shape if s < 0]
+    if negative:
+        if fn == "zeros":
+            raise RuntimeError("zeros: Dimension size must be non-negative.")
         raise RuntimeError(
-            f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}"
+            f"Trying to create tensor with negative dimension {negative[0]}: {list(shape)}"
         )
-    return shape
+    return tuple(shape)
+
+
+def _size_error(k: int, item: Any, packed: bool, param: bool, count: int) -> str:
+    """PyTorch's words for item ``k`` of a size that is not an integer."""
+    kind = type(item).__name__
+    if param and packed:  # full((2.5,), 1)
+        return f"(position 1) must be tuple of ints, but found element of type {kind} at pos {k}"
+    if (param or count == 1) and not packed:  # full(2.5, 1), ones(2.5)
+        return f"(position 1) must be tuple of ints, not {kind}"
+    # ones(2, 2.5), ones((2, 2.5))
+    return (
+        f'failed to unpack the object at pos {k + 1} with error "type must be tuple of ints,'
+        f'but got {kind}"'
+    )
 
 
 def _filled(
@@ -314,17 +367,17 @@ def _filled(
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Return a tensor of zeros of the given size (default dtype float32)."""
-    return _filled(_size(size), 0, dtype or _dt.get_default_dtype(), device, requires_grad)
+    return _filled(_size(size, "zeros"), 0, dtype or _dt.get_default_dtype(), device, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Return a tensor of ones of the given size."""
-    return _filled(_size(size), 1, dtype or _dt.get_default_dtype(), device, requires_grad)
+    return _filled(_size(size, "ones"), 1, dtype or _dt.get_default_dtype(), device, requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Return a tensor of the given size (gradviz fills it with zeros)."""
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _filled(_size(size, "empty"), 0, dtype or _dt.get_default_dtype(), device, requires_grad)
 
 
 def full(
@@ -336,7 +389,7 @@ def full(
     requires_grad: bool = False,
 ) -> Tensor:
     """Return a tensor of the given size filled with ``fill_value``."""
-    return _filled(_size((size,)), fill_value, dtype, device, requires_grad)
+    return _filled(_size((size,), "full", param=True), fill_value, dtype, device, requires_grad)
 
 
 def eye(
@@ -440,7 +493,7 @@ def rand(
 ) -> Tensor:
     """Return samples of U(0, 1) of the given size."""
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    return _leaf(_on(_random().random(_size(size)).astype(dt.np), device), requires_grad)
+    return _leaf(_on(_random().random(_size(size, "rand")).astype(dt.np), device), requires_grad)
 
 
 def randn(
@@ -452,7 +505,9 @@ def randn(
 ) -> Tensor:
     """Return samples of N(0, 1) of the given size."""
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    return _leaf(_on(_random().standard_normal(_size(size)).astype(dt.np), device), requires_grad)
+    return _leaf(
+        _on(_random().standard_normal(_size(size, "randn")).astype(dt.np), device), requires_grad
+    )
 
 
 def randint(
@@ -471,7 +526,7 @@ def randint(
     elif isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.int64
-    host = _random().integers(low, high, _size((size,))).astype(dt.np)
+    host = _random().integers(low, high, _size((size,), "randint", param=True)).astype(dt.np)
     return _leaf(_on(host, device), requires_grad)
 
 

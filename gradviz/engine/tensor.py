@@ -375,7 +375,19 @@ class Tensor:
         return out
 
     def detach_(self) -> Tensor:
-        """Cut this tensor from the graph in place: it becomes a leaf without grad."""
+        """Cut this tensor from the graph in place: it becomes a leaf without grad.
+
+        Raises:
+            RuntimeError: the tensor is a view (use ``detach()``), as in PyTorch.
+        """
+        if self._base is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
+                "called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution."
+            )
         self._grad_fn = None
         self._requires_grad = False
         self._output_nr = 0

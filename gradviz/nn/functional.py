@@ -890,11 +890,11 @@ def batch_norm(
         if running_var is None:
             raise RuntimeError("running_var must be defined in evaluation mode")
     channels = input.shape[1] if input.ndim > 1 else 1
-    for name, t in (
-        ("weight", weight),
-        ("bias", bias),
+    for name, t in (  # in PyTorch's order
         ("running_mean", running_mean),
         ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
     ):
         if t is not None and t.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")

@@ -51,6 +51,10 @@ class Parameter(Tensor):
                 f"Parameter(): argument 'data' must be Tensor, not {type(data).__name__}. "
                 "Fix: wrap the values in a tensor first, e.g. Parameter(gradviz.tensor(values))."
             )
+        if requires_grad and not data.dtype.is_floating_point:
+            raise RuntimeError(
+                "Only Tensors of floating point and complex dtype can require gradients"
+            )
         param = Tensor.__new__(cls)
         _init(param, data._data, False)
         # NOTE: share the version counter too, so an in-place change through either tensor

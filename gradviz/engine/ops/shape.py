@@ -540,7 +540,9 @@ def _check_seq(name: str, tensors: Any) -> list[Tensor]:
             f"{type(tensors).__name__}"
         )
     if not tensors:
-        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+        if name in ("cat", "concat", "concatenate"):
+            raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
     return list(tensors)
 
 
@@ -1103,8 +1105,29 @@ def index_put(input: Tensor, key: Any, value: Any) -> Tensor:  # noqa: A002
     arr_key = tuple(_index_array(k, data) if _is_advanced(k) else k for k in raw)
     if advanced:
         _check_advanced(input, arr_key)
-        return IndexPut.apply(input, value, key=arr_key)
-    return CopySlices.apply(input, value, key=arr_key)
+    try:
+        if advanced:
+            return IndexPut.apply(input, value, key=arr_key)
+        return CopySlices.apply(input, value, key=arr_key)
+    except ValueError:
+        _raise_setitem_mismatch(data, arr_key, value, advanced)
+        raise
+
+
+def _raise_setitem_mismatch(data: Any, key: Any, value: Any, advanced: bool) -> None:
+    """Raise PyTorch's error for a value that does not fit where ``__setitem__`` puts it."""
+    have = tuple(getattr(value, "shape", ()))
+    region = tuple(backend.getitem(data, key).shape)
+    if advanced:
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(have)} cannot be broadcast to "
+            f"indexing result of shape {list(region)}"
+        ) from None
+    if isinstance(value, Tensor):
+        try:
+            expand(value.detach(), region)
+        except RuntimeError as mismatch:  # PyTorch's expand error: the value does not fit
+            raise mismatch from None
 
 
 class Gather(Op):
@@ -1157,11 +1180,9 @@ def _along_axis_key(xp: Any, index: Any, dim: int) -> tuple[Any, ...]:
 
 
 def _long_index(fn: str, index: Any) -> Any:
-    if not isinstance(index, Tensor) or index.dtype.name != "int64":
-        got = index.dtype.scalar_name if isinstance(index, Tensor) else type(index).__name__
-        raise RuntimeError(
-            f"{fn}(): Expected dtype int64 for index" + (f", got {got}" if fn != "gather" else "")
-        )
+    """Return the array of an int32/int64 index tensor, or raise PyTorch's error."""
+    if not isinstance(index, Tensor) or index.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(f"{fn}(): Expected dtype int32/int64 for index")
     return index._data
 
 
@@ -1198,7 +1219,7 @@ class ScatterAdd(Op):
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:  # noqa: A002
     """Return a copy of ``input`` with ``src`` added at ``index`` along ``dim``."""
     return ScatterAdd.apply(
-        input, src, dim=norm_dim(dim, input.ndim), index=_long_index("scatter_add", index)
+        input, src, dim=norm_dim(dim, input.ndim), index=_long_index("scatter", index)
     )
 
 
