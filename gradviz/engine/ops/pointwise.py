@@ -1202,25 +1202,50 @@ for _alias, _fn in (
     register(_alias)(_fn)
 
 
-def bitwise_and(a: Tensor, b: Any) -> Tensor:
-    """Return ``a & b`` (bool and integer tensors)."""
-    return const(a._data & (b._data if isinstance(b, Tensor) else b))
+def _bitwise(name: str, kernel: Any) -> Any:
+    """Declare a bitwise op: logical on bool tensors, bitwise on integers, as in PyTorch."""
+
+    def op(input: Any, other: Any) -> Tensor:  # noqa: A002
+        a, b = (input, other) if isinstance(input, Tensor) else (other, input)
+        want = result_type(a, b)
+        if want.is_floating_point:
+            kind = backend.device_of(a._data).type
+            raise NotImplementedError(f"\"{name}_{kind}\" not implemented for '{want.scalar_name}'")
+        xp = backend.namespace(a._data)
+        dt = native(xp, want)
+        x = a._data if a._data.dtype == dt else xp.astype(a._data, dt)
+        if isinstance(b, Tensor):
+            y = b._data if b._data.dtype == dt else xp.astype(b._data, dt)
+        else:
+            y = b
+        return const(kernel(xp, x, y))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = (
+        f"Return the elementwise ``{name}`` of two bool or integer tensors (or a tensor and "
+        "a Python int or bool): logical for bools, bitwise for integers, no gradient."
+    )
+    return op
 
 
-def bitwise_or(a: Tensor, b: Any) -> Tensor:
-    """Return ``a | b`` (bool and integer tensors)."""
-    return const(a._data | (b._data if isinstance(b, Tensor) else b))
-
-
-def bitwise_xor(a: Tensor, b: Any) -> Tensor:
-    """Return ``a ^ b`` (bool and integer tensors)."""
-    return const(a._data ^ (b._data if isinstance(b, Tensor) else b))
+bitwise_and = _bitwise("bitwise_and", lambda xp, x, y: x & y)
+bitwise_or = _bitwise("bitwise_or", lambda xp, x, y: x | y)
+bitwise_xor = _bitwise("bitwise_xor", lambda xp, x, y: x ^ y)
 
 
 def bitwise_not(a: Tensor) -> Tensor:
-    """Return ``~a`` (bool and integer tensors)."""
-    xp = backend.namespace(a._data)
-    return const(xp.logical_not(a._data) if a._data.dtype == xp.bool else ~a._data)
+    """Return ``~a``: logical not of a bool tensor, bitwise not of an integer one.
+
+    Raises:
+        TypeError: ``a`` is a floating-point tensor (PyTorch's message).
+    """
+    data = a._data
+    if a.dtype.is_floating_point:
+        raise TypeError(
+            "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+        )
+    xp = backend.namespace(data)
+    return const(xp.logical_not(data) if a.dtype.name == "bool" else ~data)
 
 
 for _fn in (bitwise_and, bitwise_or, bitwise_xor, bitwise_not):
