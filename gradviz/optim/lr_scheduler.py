@@ -1,6 +1,8 @@
 """Learning-rate schedulers with PyTorch's formulas (``torch.optim.lr_scheduler``).
 
-StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LambdaLR and ReduceLROnPlateau.
+LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR,
+PolynomialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, OneCycleLR and
+ReduceLROnPlateau.
 
 They follow PyTorch 2.13's chainable formulas: each ``step()`` derives the new rates from
 the current ``group["lr"]`` (so schedulers compose), and ``step(epoch)`` uses the closed
@@ -27,10 +29,16 @@ from gradviz.optim.optimizer import Optimizer
 __all__ = [
     "LRScheduler",
     "LambdaLR",
+    "MultiplicativeLR",
     "StepLR",
     "MultiStepLR",
+    "ConstantLR",
+    "LinearLR",
     "ExponentialLR",
+    "PolynomialLR",
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "OneCycleLR",
     "ReduceLROnPlateau",
 ]
 
@@ -249,6 +257,42 @@ class LambdaLR(LRScheduler):
         ]
 
 
+class MultiplicativeLR(LambdaLR):
+    """Multiply each group's current rate by ``lr_lambda(epoch)`` at every step.
+
+    Args:
+        optimizer: the optimizer.
+        lr_lambda: a function of the epoch, or one per parameter group.
+        last_epoch: the index of the last epoch.
+
+    Raises:
+        ValueError: a list of functions whose length is not the number of groups.
+        TypeError: a ``lr_lambda`` that is not callable.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        functions = lr_lambda if isinstance(lr_lambda, (list, tuple)) else [lr_lambda]
+        for fn in functions:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        super().__init__(optimizer, lr_lambda, last_epoch)
+
+    def get_lr(self) -> list[Any]:
+        """Return the current rates times ``lr_lambda(last_epoch)`` (unchanged at creation)."""
+        _warn_get_lr(self)
+        if self._is_initial:
+            return _group_values(self.optimizer, "lr")
+        return [
+            g["lr"] * fn(self.last_epoch)
+            for fn, g in zip(self.lr_lambdas, self.optimizer.param_groups, strict=True)
+        ]
+
+
 class StepLR(LRScheduler):
     """Multiply the rates by ``gamma`` every ``step_size`` epochs.
 
@@ -315,6 +359,101 @@ class MultiStepLR(LRScheduler):
         ]
 
 
+class ConstantLR(LRScheduler):
+    """Scale the rates by ``factor`` for the first ``total_iters`` epochs, then restore them.
+
+    Args:
+        optimizer: the optimizer.
+        factor: the scale, in [0, 1].
+        total_iters: how many epochs the scale lasts.
+        last_epoch: the index of the last epoch.
+
+    Raises:
+        ValueError: ``factor`` outside [0, 1] (PyTorch's message).
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[Any]:
+        """Return the rates: scaled at epoch 0, restored at ``total_iters``."""
+        _warn_get_lr(self)
+        if self.last_epoch == 0:
+            return [g["lr"] * self.factor for g in self.optimizer.param_groups]
+        if self.last_epoch != self.total_iters:
+            return _group_values(self.optimizer, "lr")
+        return [g["lr"] * (1.0 / self.factor) for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[Any]:
+        done = self.last_epoch >= self.total_iters
+        return [base * (self.factor + done * (1 - self.factor)) for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Change the rates linearly from ``start_factor`` to ``end_factor`` times the initial ones.
+
+    The usual warm-up: over ``total_iters`` epochs, then constant.
+
+    Args:
+        optimizer: the optimizer.
+        start_factor: the factor at epoch 0, in (0, 1].
+        end_factor: the factor from ``total_iters`` on, in [0, 1].
+        total_iters: the length of the ramp, in epochs.
+        last_epoch: the index of the last epoch.
+
+    Raises:
+        ValueError: a factor out of range (PyTorch's messages).
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError(
+                "Starting multiplicative factor expected to be greater than 0 and less or "
+                "equal to 1."
+            )
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[Any]:
+        """Return the rates one step further along the ramp (PyTorch's chainable form)."""
+        _warn_get_lr(self)
+        if self.last_epoch == 0:
+            return [g["lr"] * self.start_factor for g in self.optimizer.param_groups]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _group_values(self.optimizer, "lr")
+        span = self.end_factor - self.start_factor
+        ratio = 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
+        return [g["lr"] * ratio for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[Any]:
+        done = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [
+            base * (self.start_factor + (self.end_factor - self.start_factor) * done)
+            for base in self.base_lrs
+        ]
+
+
 class ExponentialLR(LRScheduler):
     """Multiply the rates by ``gamma`` every epoch.
 
@@ -337,6 +476,41 @@ class ExponentialLR(LRScheduler):
 
     def _get_closed_form_lr(self) -> list[Any]:
         return [base * self.gamma**self.last_epoch for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the rates to 0 over ``total_iters`` epochs as ``(1 - t / total_iters) ** power``.
+
+    Args:
+        optimizer: the optimizer.
+        total_iters: the length of the decay, in epochs.
+        power: the power of the polynomial.
+        last_epoch: the index of the last epoch.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        total_iters: int = 5,
+        power: float = 1.0,
+        last_epoch: int = -1,
+    ) -> None:
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[Any]:
+        """Return the rates one step further along the decay (PyTorch's chainable form)."""
+        _warn_get_lr(self)
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _group_values(self.optimizer, "lr")
+        t, total = self.last_epoch, self.total_iters
+        factor = ((1.0 - t / total) / (1.0 - (t - 1) / total)) ** self.power
+        return [g["lr"] * factor for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[Any]:
+        done = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * (1.0 - done) ** self.power for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -394,6 +568,271 @@ class CosineAnnealingLR(LRScheduler):
             + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
             for base in self.base_lrs
         ]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from the initial rates to ``eta_min``, restarting every cycle.
+
+    The first cycle lasts ``T_0`` epochs, each next one ``T_mult`` times longer (SGDR).
+
+    Args:
+        optimizer: the optimizer.
+        T_0: the length of the first cycle (a positive int).
+        T_mult: the growth factor of the cycle length (an int >= 1).
+        eta_min: the lowest rate.
+        last_epoch: the index of the last epoch.
+
+    Raises:
+        ValueError: a bad ``T_0``, ``T_mult`` or ``eta_min`` (PyTorch's messages).
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_0: int,  # noqa: N803 - PyTorch's argument names
+        T_mult: int = 1,  # noqa: N803
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
+        if T_0 <= 0 or not isinstance(T_0, int):
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if T_mult < 1 or not isinstance(T_mult, int):
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(
+                f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}"
+            )
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur: float = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[Any]:
+        """Return the rates at position ``T_cur`` of the current cycle of length ``T_i``."""
+        _warn_get_lr(self)
+        return [
+            self.eta_min
+            + (base - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+            for base in self.base_lrs
+        ]
+
+    def step(self, epoch: Any = None) -> None:
+        """Advance one epoch, or go to ``epoch`` (which may be fractional, within an epoch).
+
+        Raises:
+            ValueError: a negative ``epoch``.
+        """
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        self._get_lr_called_within_step = True
+        try:
+            values = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+            _set_group_value(group, "lr", lr)
+        self._last_lr = _group_values(self.optimizer, "lr")
+
+
+def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
+    """One value per parameter group: ``value`` repeated, or a list of the right length."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(optimizer.param_groups):
+            raise ValueError(
+                f"{name} must have the same length as optimizer.param_groups. {name} has "
+                f"{len(value)} values, param_groups has {len(optimizer.param_groups)}."
+            )
+        return [clone(v) if isinstance(v, Tensor) else v for v in value]
+    return [clone(value) if isinstance(value, Tensor) else value] * len(optimizer.param_groups)
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy: rates rise to ``max_lr`` then anneal far below the start.
+
+    Momentum (or Adam's ``beta1``) cycles the other way when ``cycle_momentum``. Step it
+    after every batch, ``total_steps`` times in all.
+
+    Args:
+        optimizer: the optimizer.
+        max_lr: the peak rate (or one per group).
+        total_steps: the number of steps in the cycle (or give ``epochs`` and
+            ``steps_per_epoch``).
+        epochs: the number of epochs.
+        steps_per_epoch: the number of steps per epoch.
+        pct_start: the fraction of the cycle spent rising.
+        anneal_strategy: ``"cos"`` or ``"linear"``.
+        cycle_momentum: cycle the momentum inversely to the rate.
+        base_momentum: the lowest momentum (or one per group).
+        max_momentum: the highest momentum (or one per group).
+        div_factor: the initial rate is ``max_lr / div_factor``.
+        final_div_factor: the final rate is the initial one ``/ final_div_factor``.
+        three_phase: rise, fall back to the initial rate, then anneal (instead of two phases).
+        last_epoch: the index of the last step.
+
+    Raises:
+        ValueError: bad step counts, ``pct_start``, ``anneal_strategy``, per-group lists, an
+            optimizer without momentum when cycling it, or stepping past ``total_steps``
+            (PyTorch's messages).
+        TypeError: ``optimizer`` is not an Optimizer.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: Any,
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: Any = 0.85,
+        max_momentum: Any = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if total_steps is not None:
+            if total_steps <= 0 or not isinstance(total_steps, int):
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            if not isinstance(epochs, int) or epochs <= 0:
+                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
+            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
+                raise ValueError(
+                    f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}"
+                )
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+        rise = float(pct_start * self.total_steps) - 1
+        if three_phase:
+            self._schedule_phases = [
+                _phase(rise, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                _phase(
+                    float(2 * pct_start * self.total_steps) - 2,
+                    "max_lr",
+                    "initial_lr",
+                    "base_momentum",
+                    "max_momentum",
+                ),
+                _phase(
+                    self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"
+                ),
+            ]
+        else:
+            self._schedule_phases = [
+                _phase(rise, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                _phase(self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
+        if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
+            )
+        self._anneal_func_type = anneal_strategy
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
+        if last_epoch == -1:
+            for lr, group in zip(max_lrs, optimizer.param_groups, strict=True):
+                group["initial_lr"] = lr / div_factor
+                group["max_lr"] = lr
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+                )
+            self.use_beta1 = "betas" in optimizer.defaults
+            highs = _per_group("max_momentum", optimizer, max_momentum)
+            lows = _per_group("base_momentum", optimizer, base_momentum)
+            if last_epoch == -1:
+                for high, low, group in zip(highs, lows, optimizer.param_groups, strict=True):
+                    if self.use_beta1:
+                        group["betas"] = (high, *group["betas"][1:])
+                    else:
+                        group["momentum"] = high
+                    group["max_momentum"] = high
+                    group["base_momentum"] = low
+        super().__init__(optimizer, last_epoch)
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self._anneal_func_type == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self) -> list[Any]:
+        """Return the rates at the current step (and set the cycled momentum).
+
+        Raises:
+            ValueError: stepped more than ``total_steps`` times.
+        """
+        _warn_get_lr(self)
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(
+                f"Tried to step {step} times. The specified number of total steps is "
+                f"{self.total_steps}"
+            )
+        rates = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, phase in enumerate(self._schedule_phases):
+                end = phase["end_step"]
+                if step <= end or i == len(self._schedule_phases) - 1:
+                    pct = (step - start) / (end - start)
+                    rate = self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct)
+                    if self.cycle_momentum:
+                        momentum = self._anneal(
+                            group[phase["start_momentum"]], group[phase["end_momentum"]], pct
+                        )
+                    break
+                start = phase["end_step"]
+            rates.append(rate)
+            if self.cycle_momentum:
+                if self.use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+        return rates
+
+
+def _phase(end: float, start_lr: str, end_lr: str, start_m: str, end_m: str) -> dict[str, Any]:
+    return {
+        "end_step": end,
+        "start_lr": start_lr,
+        "end_lr": end_lr,
+        "start_momentum": start_m,
+        "end_momentum": end_m,
+    }
 
 
 class ReduceLROnPlateau(LRScheduler):

@@ -316,6 +316,50 @@ OPT_ERRORS: list[tuple[str, Callable[[Any, Any, Any], Any]]] = [
     ("group not dict", lambda o, lib, p: o.SGD([p], lr=0.1).add_param_group([p])),
     ("names missing", lambda o, lib, p: o.SGD([("a", p), lib.ones(1, requires_grad=True)], lr=0.1)),
     ("sgd lr", lambda o, lib, p: o.SGD([p], lr=-1.0)),
+    ("ConstantLR factor", lambda o, lib, p: o.lr_scheduler.ConstantLR(o.SGD([p], lr=0.1), 2.0)),
+    (
+        "LinearLR start",
+        lambda o, lib, p: o.lr_scheduler.LinearLR(o.SGD([p], lr=0.1), start_factor=0.0),
+    ),
+    ("LinearLR end", lambda o, lib, p: o.lr_scheduler.LinearLR(o.SGD([p], lr=0.1), end_factor=2)),
+    (
+        "MultiplicativeLR not callable",
+        lambda o, lib, p: o.lr_scheduler.MultiplicativeLR(o.SGD([p], lr=0.1), 0.5),
+    ),
+    (
+        "WarmRestarts T_0",
+        lambda o, lib, p: o.lr_scheduler.CosineAnnealingWarmRestarts(o.SGD([p], lr=0.1), 0),
+    ),
+    (
+        "WarmRestarts T_mult",
+        lambda o, lib, p: o.lr_scheduler.CosineAnnealingWarmRestarts(o.SGD([p], lr=0.1), 2, 1.5),
+    ),
+    (
+        "OneCycleLR no length",
+        lambda o, lib, p: o.lr_scheduler.OneCycleLR(o.SGD([p], lr=0.1), 1.0),
+    ),
+    (
+        "OneCycleLR pct_start",
+        lambda o, lib, p: o.lr_scheduler.OneCycleLR(
+            o.SGD([p], lr=0.1, momentum=0.9), 1.0, total_steps=5, pct_start=1
+        ),
+    ),
+    (
+        "OneCycleLR no momentum",
+        lambda o, lib, p: o.lr_scheduler.OneCycleLR(o.Adagrad([p]), 1.0, total_steps=5),
+    ),
+    (
+        "OneCycleLR max_lr list",
+        lambda o, lib, p: o.lr_scheduler.OneCycleLR(
+            o.SGD([p], lr=0.1, momentum=0.9), [1.0, 2.0], total_steps=5
+        ),
+    ),
+    (
+        "OneCycleLR past the end",
+        lambda o, lib, p: _step_past(
+            o.lr_scheduler.OneCycleLR(o.SGD([p], lr=0.1, momentum=0.9), 1.0, total_steps=2)
+        ),
+    ),
     ("adamax lr", lambda o, lib, p: o.Adamax([p], lr=-1.0)),
     ("adamax beta", lambda o, lib, p: o.Adamax([p], betas=(0.9, 1.0))),
     ("adamax eps", lambda o, lib, p: o.Adamax([p], eps=-1.0)),
@@ -385,6 +429,13 @@ OPT_ERRORS: list[tuple[str, Callable[[Any, Any, Any], Any]]] = [
 ]
 
 
+def _step_past(sched: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            sched.step()
+
+
 def _raised(fn: Callable[[], Any]) -> BaseException:
     try:
         fn()
@@ -424,6 +475,25 @@ SCHEDULERS: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("CosineAnnealingLR", lambda s, o: s.CosineAnnealingLR(o, T_max=4, eta_min=0.01)),
     ("LambdaLR", lambda s, o: s.LambdaLR(o, lambda epoch: 1.0 / (1 + epoch))),
     ("LambdaLR per group", lambda s, o: s.LambdaLR(o, [lambda e: 0.9**e, lambda e: 1 + e])),
+    ("MultiplicativeLR", lambda s, o: s.MultiplicativeLR(o, lambda epoch: 0.95)),
+    ("ConstantLR", lambda s, o: s.ConstantLR(o, factor=0.5, total_iters=4)),
+    ("LinearLR", lambda s, o: s.LinearLR(o, start_factor=0.1, total_iters=5)),
+    ("LinearLR down", lambda s, o: s.LinearLR(o, start_factor=1.0, end_factor=0.2, total_iters=8)),
+    ("PolynomialLR", lambda s, o: s.PolynomialLR(o, total_iters=6, power=2.0)),
+    ("WarmRestarts", lambda s, o: s.CosineAnnealingWarmRestarts(o, T_0=3, eta_min=0.001)),
+    ("WarmRestarts T_mult", lambda s, o: s.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=2)),
+    ("OneCycleLR", lambda s, o: s.OneCycleLR(o, max_lr=1.0, total_steps=13)),
+    (
+        "OneCycleLR three phase linear",
+        lambda s, o: s.OneCycleLR(
+            o,
+            max_lr=[1.0, 0.5],
+            epochs=2,
+            steps_per_epoch=7,
+            anneal_strategy="linear",
+            three_phase=True,
+        ),
+    ),
 ]
 
 
@@ -446,8 +516,61 @@ def test_scheduler_lr_sequence_matches_torch(
             sched.step()
             lrs.append(sched.get_last_lr())
             assert [g["lr"] for g in opt.param_groups] == lrs[-1]
-        sequences.append(lrs)
-    np.testing.assert_allclose(np.array(sequences[1]), np.array(sequences[0]), rtol=1e-12)
+        sequences.append((lrs, [g["momentum"] for g in opt.param_groups]))
+    np.testing.assert_allclose(np.array(sequences[1][0]), np.array(sequences[0][0]), rtol=1e-12)
+    np.testing.assert_allclose(sequences[1][1], sequences[0][1], rtol=1e-12)  # OneCycleLR's
+
+
+def test_one_cycle_cycles_adams_beta1_like_torch(torch: Any) -> None:
+    runs = []
+    for lib, o in ((torch, torch.optim), (gradviz, optim)):
+        opt = o.Adam([lib.ones(2, requires_grad=True)], lr=0.1)
+        sched = o.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=6, base_momentum=0.8)
+        betas = []
+        for _ in range(5):
+            opt.step()
+            sched.step()
+            betas.append(opt.param_groups[0]["betas"])
+        runs.append(betas)
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12)
+
+
+NEW_CLOSED_FORMS: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("ConstantLR", lambda s, o: s.ConstantLR(o, factor=0.5, total_iters=3)),
+    ("LinearLR", lambda s, o: s.LinearLR(o, start_factor=0.25, total_iters=4)),
+    ("PolynomialLR", lambda s, o: s.PolynomialLR(o, total_iters=5, power=0.5)),
+    ("WarmRestarts", lambda s, o: s.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=2, eta_min=0.01)),
+]
+
+
+@pytest.mark.parametrize("epoch", [0, 2, 3, 7])
+@pytest.mark.parametrize(("name", "make"), NEW_CLOSED_FORMS, ids=[m[0] for m in NEW_CLOSED_FORMS])
+def test_closed_forms_of_the_new_schedulers_match_torch(
+    torch: Any, name: str, make: Callable[[Any, Any], Any], epoch: float
+) -> None:
+    results = []
+    for lib, o in ((torch, torch.optim), (gradviz, optim)):
+        opt = _two_group_optimizer(o, lib)
+        sched = make(o.lr_scheduler, opt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt.step()
+            sched.step(epoch)
+        results.append(sched.get_last_lr())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("epoch", [0.5, 4.5, 9.25])
+def test_warm_restarts_take_fractional_epochs_like_torch(torch: Any, epoch: float) -> None:
+    results = []
+    for lib, o in ((torch, torch.optim), (gradviz, optim)):
+        opt = _two_group_optimizer(o, lib)
+        sched = o.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)
+        opt.step()
+        sched.step(epoch)
+        results.append((sched.get_last_lr(), sched.T_cur, sched.T_i, sched.last_epoch))
+    assert results[1][1:] == results[0][1:]
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12)
 
 
 def test_scheduler_closed_form_with_epoch_matches_torch(torch: Any) -> None:
