@@ -32,6 +32,7 @@ from gradviz.engine.backend import (
     set_default_device,
 )
 from gradviz.engine.creation import (
+    Generator,
     arange,
     as_tensor,
     empty,
@@ -112,7 +113,7 @@ def numel(input: Tensor) -> builtins.int:  # noqa: A002
     return input.numel()
 
 
-_LAZY_MODULES = ("nn", "optim", "trace", "renderers", "debugger", "cli", "cuda")
+_LAZY_MODULES = ("nn", "optim", "utils", "trace", "renderers", "debugger", "cli", "cuda")
 _LAZY_NAMES = {
     "make_dot": "gradviz.renderers.graphviz",
     "render": "gradviz.renderers.graphviz",
@@ -169,6 +170,7 @@ __all__ = [
     "linspace",
     "long",
     "manual_seed",
+    "Generator",
     "no_grad",
     "numel",
     "ones",

@@ -44,6 +44,7 @@ __all__ = [
     "randint_like",
     "manual_seed",
     "seed",
+    "Generator",
     "initial_seed",
     "get_rng_state",
     "set_rng_state",
@@ -81,6 +82,75 @@ class _Generator:
     def initial_seed(self) -> int:
         """Return the seed last set."""
         return _rng[1]
+
+
+class Generator:
+    """A random generator of its own, as ``torch.Generator`` (pass it as ``generator=``).
+
+    Random functions and samplers draw from it instead of the process-wide generator, so
+    one stream (a data split, a shuffle) repeats whatever else draws random numbers.
+
+    Args:
+        device: where its tensors go; gradviz draws on the CPU for every device.
+
+    Example:
+        >>> import gradviz
+        >>> g = gradviz.Generator().manual_seed(42)
+        >>> a = gradviz.randperm(5, generator=g)
+        >>> bool((a == gradviz.randperm(5, generator=g.manual_seed(42))).all())
+        True
+    """
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = backend.device(device)
+        self._seed = _DEFAULT_SEED
+        self._rng = np.random.default_rng(_DEFAULT_SEED)
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Seed it; returns the generator itself (so ``Generator().manual_seed(0)`` works)."""
+        self._seed = operator.index(seed)
+        self._rng = np.random.default_rng(self._seed & 0xFFFFFFFFFFFFFFFF)
+        return self
+
+    def seed(self) -> int:
+        """Seed it from the operating system's entropy; return the seed."""
+        entropy: Any = np.random.SeedSequence().entropy
+        self.manual_seed(int(entropy) & 0xFFFFFFFFFFFFFFFF)
+        return self._seed
+
+    def initial_seed(self) -> int:
+        """Return the seed last set."""
+        return self._seed
+
+    def get_state(self) -> dict[str, Any]:
+        """Return its state (to restore with :meth:`set_state`)."""
+        return dict(self._rng.bit_generator.state)
+
+    def set_state(self, state: dict[str, Any]) -> Generator:
+        """Restore a state returned by :meth:`get_state`; returns the generator."""
+        self._rng.bit_generator.state = state
+        return self
+
+    def __repr__(self) -> str:
+        return "<gradviz.Generator object>"
+
+
+def _rng_of(generator: Any) -> np.random.Generator:
+    """Return the NumPy generator behind ``generator=`` (None: the process-wide one).
+
+    Raises:
+        TypeError: ``generator`` is not a gradviz Generator.
+    """
+    if generator is None:
+        return _random()
+    if isinstance(generator, Generator):
+        return generator._rng
+    if isinstance(generator, _Generator):  # what manual_seed returned: the global stream
+        return _random()
+    raise TypeError(
+        f"generator must be a gradviz.Generator, not {type(generator).__name__}. "
+        "Fix: make one with gradviz.Generator().manual_seed(seed)."
+    )
 
 
 def seed() -> int:
@@ -493,7 +563,8 @@ def rand(
 ) -> Tensor:
     """Return samples of U(0, 1) of the given size."""
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    return _leaf(_on(_random().random(_size(size, "rand")).astype(dt.np), device), requires_grad)
+    host = _rng_of(generator).random(_size(size, "rand")).astype(dt.np)
+    return _leaf(_on(host, device), requires_grad)
 
 
 def randn(
@@ -505,9 +576,8 @@ def randn(
 ) -> Tensor:
     """Return samples of N(0, 1) of the given size."""
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    return _leaf(
-        _on(_random().standard_normal(_size(size, "randn")).astype(dt.np), device), requires_grad
-    )
+    host = _rng_of(generator).standard_normal(_size(size, "randn")).astype(dt.np)
+    return _leaf(_on(host, device), requires_grad)
 
 
 def randint(
@@ -526,16 +596,22 @@ def randint(
     elif isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.int64
-    host = _random().integers(low, high, _size((size,), "randint", param=True)).astype(dt.np)
+    shape = _size((size,), "randint", param=True)
+    host = _rng_of(generator).integers(low, high, shape).astype(dt.np)
     return _leaf(_on(host, device), requires_grad)
 
 
 def randperm(
-    n: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    n: int,
+    *,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
-    """Return a random permutation of ``0 .. n-1``."""
+    """Return a random permutation of ``0 .. n-1`` (from ``generator`` when given)."""
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.int64
-    return _leaf(_on(_random().permutation(n).astype(dt.np), device), requires_grad)
+    return _leaf(_on(_rng_of(generator).permutation(n).astype(dt.np), device), requires_grad)
 
 
 def _like(x: Tensor, dtype: Any, device: Any) -> tuple[tuple[int, ...], Any, Any]:
