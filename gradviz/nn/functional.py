@@ -25,14 +25,18 @@ import numpy as np
 
 from gradviz.engine import backend
 from gradviz.engine import creation as _creation
+from gradviz.engine.dtypes import get_default_dtype
 from gradviz.engine.function import _type_name, infer_size
 from gradviz.engine.grad_mode import no_grad
+from gradviz.engine.ops import activation as _A  # noqa: N812
 from gradviz.engine.ops import linalg as _L  # noqa: N812
 from gradviz.engine.ops import nn as _nn
 from gradviz.engine.ops import pointwise as _P  # noqa: N812
 from gradviz.engine.ops import reduction as _R  # noqa: N812
 from gradviz.engine.ops import shape as _S  # noqa: N812
 from gradviz.engine.ops._base import const as _const
+from gradviz.engine.ops._base import norm_dim as _norm_dim
+from gradviz.engine.ops._base import norm_dims as _norm_dims
 from gradviz.engine.tensor import Tensor
 
 __all__ = [
@@ -52,6 +56,24 @@ __all__ = [
     "softmax",
     "log_softmax",
     "dropout",
+    "dropout1d",
+    "dropout2d",
+    "prelu",
+    "selu",
+    "celu",
+    "mish",
+    "softsign",
+    "hardswish",
+    "hardsigmoid",
+    "threshold",
+    "threshold_",
+    "logsigmoid",
+    "glu",
+    "softmin",
+    "tanhshrink",
+    "softshrink",
+    "hardshrink",
+    "pairwise_distance",
     "conv1d",
     "conv2d",
     "conv3d",
@@ -432,6 +454,322 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
     mask = _const(xp.astype(u < 1.0 - p, u.dtype) * scale)
     return input.mul_(mask) if inplace else _P.mul(input, mask)
+
+
+def _check_floating(kernel: str, x: Tensor) -> None:
+    """Raise PyTorch's error for a float-only kernel given an integer or bool tensor."""
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_scalar_name(x)}'")
+
+
+def _kernel(name: str, x: Tensor) -> str:
+    """PyTorch's kernel name for error messages: ``name`` and the device type (``elu_cpu``)."""
+    return f"{name}_{x.device.type}"
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
+    """Return ``input`` where positive, else ``weight * input`` (``PreluKernelBackward0``).
+
+    ``weight`` has one element (shared) or one per channel (dim 1 of ``input``); as in
+    PyTorch it is viewed to broadcast along dim 1 (``ViewBackward0``) when ``input`` has
+    two or more dims.
+
+    Raises:
+        TypeError: ``weight`` is not a Tensor.
+        RuntimeError: the dtypes differ, ``weight`` has more than one dim, or its size is
+            neither 1 nor the channel count (PyTorch's messages).
+        NotImplementedError: ``input`` is not floating point.
+    """
+    _check_tensor("prelu", "weight", 2, weight)
+    if input.dtype != weight.dtype:
+        raise RuntimeError(
+            "prelu: Type promoting not supported. Got "
+            f"{_scalar_name(input)} and {_scalar_name(weight)}"
+        )
+    if weight.ndim > 1:
+        raise RuntimeError(
+            f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}"
+        )
+    count = weight.numel()
+    if count != 1:
+        if input.ndim == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        channels = input.shape[1] if input.ndim > 1 else 1
+        if channels != count:
+            raise RuntimeError(
+                "Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                f"= {count} and channel size = {channels}."
+            )
+    _check_floating(_kernel("prelu", input), input)
+    w = weight
+    if input.ndim >= 2:
+        w = _S.reshape(weight, (1, count) + (1,) * (input.ndim - 2))
+    elif weight.ndim != input.ndim:
+        w = _S.reshape(weight, (1,) * input.ndim)
+    return _A.prelu(input, w)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Return ``scale * elu(input, alpha)`` with SELU's constants (``EluBackward0``).
+
+    In place it is ``EluBackward1``, as in PyTorch.
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
+    """
+    _check_floating(_kernel("elu", input), input)
+    if inplace:
+        return _A.elu_scaled_(input, _A.SELU_ALPHA, _A.SELU_SCALE, 1.0)
+    return _A.elu_scaled(input, _A.SELU_ALPHA, _A.SELU_SCALE, 1.0)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Return ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` (``CeluBackward0``).
+
+    In place it is ``CeluBackward1``, as in PyTorch.
+
+    Raises:
+        RuntimeError: ``alpha`` is 0.
+        NotImplementedError: ``input`` is not floating point.
+    """
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    _check_floating(_kernel("elu", input), input)
+    return _A.celu_(input, alpha) if inplace else _A.celu(input, alpha)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Return ``input * tanh(softplus(input))`` (``MishBackward0``).
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
+    """
+    _check_floating(_kernel("mish", input), input)
+    return input._inplace(_A.mish) if inplace else _A.mish(input)
+
+
+def softsign(input: Tensor) -> Tensor:  # noqa: A002
+    """Return ``input / (1 + |input|)``; composite as in PyTorch (``DivBackward0``)."""
+    return input / (_P.abs(input) + 1)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Return ``input * relu6(input + 3) / 6`` (``HardswishBackward0``).
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
+    """
+    _check_floating(_kernel("hardswish", input), input)
+    return input._inplace(_A.hardswish) if inplace else _A.hardswish(input)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Return ``relu6(input + 3) / 6`` (``HardsigmoidBackward0``).
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
+    """
+    _check_floating(_kernel("hardsigmoid", input), input)
+    return input._inplace(_A.hardsigmoid) if inplace else _A.hardsigmoid(input)
+
+
+def threshold(
+    input: Tensor,  # noqa: A002
+    threshold: float,
+    value: float,
+    inplace: bool = False,
+) -> Tensor:
+    """Return ``input`` where it is above ``threshold``, else ``value`` (``ThresholdBackward0``).
+
+    In place it is ``ThresholdBackward1``, as in PyTorch.
+    """
+    if inplace:
+        return _A.threshold_(input, threshold, value)
+    return _A.threshold(input, threshold, value)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
+    """Apply ``threshold`` to ``input`` in place and return it (``ThresholdBackward1``)."""
+    return _A.threshold_(input, threshold, value)
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """Return ``log(sigmoid(input))``, computed stably (``LogSigmoidBackward0``).
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
+    """
+    _check_floating(_kernel("log_sigmoid", input), input)
+    return _A.log_sigmoid(input)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+    """Return ``a * sigmoid(b)`` for the two halves ``a, b`` of ``input`` along ``dim``.
+
+    ``GluBackward0``.
+
+    Raises:
+        RuntimeError: ``input`` is 0-d, or its size along ``dim`` is odd.
+        IndexError: ``dim`` is out of range.
+        NotImplementedError: ``input`` is not floating point.
+    """
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    axis = _norm_dim(dim, input.ndim)
+    size = input.shape[axis]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size {size}")
+    _check_floating(_kernel("glu", input), input)
+    return _A.glu(input, dim, axis)
+
+
+def softmin(
+    input: Tensor,  # noqa: A002
+    dim: int | None = None,
+    _stacklevel: int = 3,
+    dtype: Any = None,
+) -> Tensor:
+    """Return ``softmax(-input, dim)`` (``SoftmaxBackward0`` after ``NegBackward0``).
+
+    Without ``dim`` it warns and picks one as PyTorch does. ``dtype`` converts first.
+    """
+    if dim is None:
+        dim = _softmax_dim("softmin", input.ndim, _stacklevel)
+    return _R.softmax(-input, dim, dtype)
+
+
+def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
+    """Return ``input - tanh(input)``; composite as in PyTorch (``SubBackward0``)."""
+    return input - _P.tanh(input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """Return ``input`` moved toward 0 by ``lambd``, 0 within ``[-lambd, lambd]``.
+
+    ``SoftshrinkBackward0``.
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
+        RuntimeError: ``lambd`` is negative or above the dtype's largest value.
+    """
+    _check_floating("softshrink_check", input)
+    top = float(backend.namespace(input._data).finfo(input._data.dtype).max)
+    if lambd < 0 or lambd > top:
+        raise RuntimeError(
+            f"lambda must be in range [0, {top:g}] for input dtype {_scalar_name(input)}, "
+            f"but found {lambd:g}"
+        )
+    return _A.softshrink(input, lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """Return ``input`` where ``|input| > lambd``, else 0 (``HardshrinkBackward0``).
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
+    """
+    _check_floating(_kernel("hardshrink", input), input)
+    return _A.hardshrink(input, lambd)
+
+
+def _feature_dropout(
+    input: Tensor,  # noqa: A002
+    p: float,
+    training: bool,
+    inplace: bool,
+    channel_dim: int = 1,
+) -> Tensor:
+    """Zero whole channels (dims up to ``channel_dim``) with probability ``p``.
+
+    The kept channels are scaled by ``1 / (1 - p)``.
+    """
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    shape = tuple(input.shape[: channel_dim + 1]) + (1,) * (input.ndim - channel_dim - 1)
+    u = _creation.rand(shape, dtype=input.dtype, device=input.device)._data
+    xp = backend.namespace(u)
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    mask = _const(xp.astype(u < 1.0 - p, u.dtype) * scale)
+    return input.mul_(mask) if inplace else _P.mul(input, mask)
+
+
+def _check_dropout_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout1d(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+) -> Tensor:
+    """Zero whole channels of ``(N, C, L)`` or ``(C, L)`` input with probability ``p``.
+
+    The kept channels are scaled by ``1 / (1 - p)`` (``MulBackward0`` with a constant mask
+    of shape ``(N, C, 1)``); an unbatched input goes through ``unsqueeze(0)`` and
+    ``squeeze(0)`` as in PyTorch. Outside training, or with ``p == 0``, ``input`` itself
+    is returned. The mask comes from gradviz's generator, not PyTorch's.
+
+    Raises:
+        ValueError: ``p`` is not in ``[0, 1]``.
+        RuntimeError: ``input`` is neither 2-D nor 3-D.
+    """
+    _check_dropout_p(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. "
+            "Note that dropout1d exists to provide channel-wise dropout on inputs with 1 "
+            "spatial dimension, a channel dimension, and an optional batch dimension "
+            "(i.e. 2D or 3D inputs)."
+        )
+    if input.ndim == 3:
+        return _feature_dropout(input, p, training, inplace)
+    if inplace:
+        # NOTE: PyTorch reshapes the tensor itself (unsqueeze_/squeeze_); gradviz has no
+        # in-place reshapes, so the (C, L) input is masked per row directly.
+        return _feature_dropout(input, p, training, inplace=True, channel_dim=0)
+    return _S.squeeze(_feature_dropout(_S.unsqueeze(input, 0), p, training, False), 0)
+
+
+def dropout2d(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+) -> Tensor:
+    """Zero whole channels (dim 1) of ``(N, C, H, W)`` input with probability ``p``.
+
+    The kept channels are scaled by ``1 / (1 - p)`` (``MulBackward0``). As in PyTorch a
+    3-D input is taken as ``(N, C, L)`` (channel-wise 1-D dropout) with a warning, and
+    other ranks are accepted with a deprecation warning.
+
+    Raises:
+        ValueError: ``p`` is not in ``[0, 1]``.
+    """
+    _check_dropout_p(p)
+    ndim = input.ndim
+    if ndim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout2d "
+            "exists to provide channel-wise dropout on inputs with 2 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
+            UserWarning,
+            stacklevel=2,
+        )
+    if ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+            "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return _feature_dropout(input, p, training, inplace)
 
 
 # ---------------------------------------------------------------------------- convolution
@@ -947,6 +1285,29 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
             n.clamp_(min=eps)
         parts.append(x / n)
     return _R.sum(parts[0] * parts[1], dim)
+
+
+def pairwise_distance(
+    x1: Tensor,
+    x2: Tensor,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    keepdim: bool = False,
+) -> Tensor:
+    """Return the ``p``-norm of ``x1 - x2 + eps`` along the last dim (broadcast).
+
+    As ATen computes it: ``SubBackward0``, ``AddBackward1`` (the ``eps``) and
+    ``NormBackward1``. Integer inputs give a float result.
+
+    Raises:
+        RuntimeError: the shapes do not broadcast (PyTorch's message).
+    """
+    innermost = max(x1.ndim, x2.ndim) - 1
+    diff = x1 - x2
+    if not diff.dtype.is_floating_point:
+        diff = diff.to(get_default_dtype())
+    shifted = _A.add_scalar(diff, eps)
+    return _A.norm(shifted, p, _norm_dims(innermost, shifted.ndim), keepdim)
 
 
 # ---------------------------------------------------------------------------- embedding, one_hot

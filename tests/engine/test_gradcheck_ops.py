@@ -92,8 +92,13 @@ def test_ops_without_gradient_do_not_require_grad(name: str) -> None:
 
 
 # Op modules whose nodes are reached through gradviz.nn.functional (conv, pooling, norms,
-# losses) and gradient-checked by tests/functional/test_functional_gradcheck.py.
-NN_MODULES = {"gradviz.engine.ops.nn"}
+# losses, activations), gradient-checked by tests/functional/test_functional_gradcheck.py
+# and by the nn tests named beside them.
+NN_MODULES = {
+    "gradviz.engine.ops.nn",
+    "gradviz.engine.ops.activation",  # checked by tests/nn/test_more_layers.py
+    "gradviz.engine.ops.nn_more",  # checked by tests/nn/test_more_pooling_norm.py
+}
 
 
 def _all_node_names() -> set[str]:

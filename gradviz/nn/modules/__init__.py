@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 from gradviz.nn.modules.activation import (
+    CELU,
     ELU,
     GELU,
+    GLU,
+    SELU,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
+    ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
+    Softmin,
     Softplus,
+    Softshrink,
+    Softsign,
     Tanh,
+    Tanhshrink,
+    Threshold,
 )
 from gradviz.nn.modules.container import (
     ModuleDict,
@@ -22,7 +38,8 @@ from gradviz.nn.modules.container import (
     Sequential,
 )
 from gradviz.nn.modules.conv import Conv1d, Conv2d
-from gradviz.nn.modules.dropout import Dropout
+from gradviz.nn.modules.distance import CosineSimilarity, PairwiseDistance
+from gradviz.nn.modules.dropout import Dropout, Dropout1d, Dropout2d
 from gradviz.nn.modules.flatten import Flatten, Unflatten
 from gradviz.nn.modules.linear import Bilinear, Identity, Linear
 from gradviz.nn.modules.loss import (
@@ -38,6 +55,16 @@ from gradviz.nn.modules.loss import (
 )
 from gradviz.nn.modules.module import Module
 from gradviz.nn.modules.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from gradviz.nn.modules.padding import (
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad1d,
+    ZeroPad2d,
+)
 from gradviz.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from gradviz.nn.modules.sparse import Embedding
 from gradviz.nn.modules.transformer import MultiheadAttention, TransformerEncoderLayer
@@ -71,6 +98,34 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Hardtanh",
+    "ReLU6",
+    "PReLU",
+    "SELU",
+    "CELU",
+    "Mish",
+    "Softsign",
+    "Hardswish",
+    "Hardsigmoid",
+    "Threshold",
+    "LogSigmoid",
+    "GLU",
+    "Softmin",
+    "Tanhshrink",
+    "Softshrink",
+    "Hardshrink",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "CosineSimilarity",
+    "PairwiseDistance",
     "Embedding",
     "Flatten",
     "Unflatten",
