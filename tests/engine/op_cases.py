@@ -27,6 +27,7 @@ __all__ = [
     "CASES",
     "INPLACE_CASES",
     "OPS_WITHOUT_GRADIENT",
+    "OPS_OUTSIDE_AUTOGRAD",
     "NON_DIFFERENTIABLE_CALLS",
     "make_inputs",
     "flat_outputs",
@@ -626,6 +627,50 @@ _add(
 )
 
 
+# Sorting, selection and the other ops of gradviz.engine.ops.extra.
+_add(
+    Case("sort", lambda lib, a: lib.sort(a, 1), (A(3, 4),), gradgrad=True),
+    Case(
+        "sort",
+        lambda lib, a: a.sort(stable=True, dim=0, descending=True),
+        (A(4, 2),),
+        "stable-descending",
+    ),
+    Case("msort", lambda lib, a: lib.msort(a), (A(4, 3),)),
+    Case("topk", lambda lib, a: lib.topk(a, 2), (A(3, 5),), gradgrad=True),
+    Case("topk", lambda lib, a: a.topk(1, dim=0, largest=False), (A(4, 3),), "smallest-dim0"),
+    Case("kthvalue", lambda lib, a: lib.kthvalue(a, 2, 0), (A(4, 3),)),
+    Case("median", lambda lib, a: lib.median(a), (A(3, 3),), "all"),
+    Case("median", lambda lib, a: a.median(1), (A(3, 4),), "dim"),
+    Case("mode", lambda lib, a: lib.mode(a, 1), (A(3, 1),), "single"),
+    Case(
+        "addcmul",
+        lambda lib, a, b, c: lib.addcmul(a, b, c, value=0.5),
+        (A(3), A(2, 1), A(3)),
+        gradgrad=True,
+    ),
+    Case("addcdiv", lambda lib, a, b, c: lib.addcdiv(a, b, c, value=2.0), (A(3), A(2, 3), P(3))),
+    Case("lerp", lambda lib, a, b: lib.lerp(a, b, 0.3), (A(3), A(3)), "number-weight"),
+    Case("lerp", lambda lib, a, b, w: a.lerp(b, w), (A(3), A(3), A(3)), "tensor-weight"),
+    Case("diag", lambda lib, a: lib.diag(a), (A(3),), "vector"),
+    Case("diag", lambda lib, a: lib.diag(a, 1), (A(3, 4),), "matrix-offset"),
+    Case("trace", lambda lib, a: a.trace(), (A(3, 3),)),
+    Case(
+        "einsum",
+        lambda lib, a, b: lib.einsum("ij,jk->ik", a, b),
+        (A(2, 3), A(3, 4)),
+        node="gradviz builds einsum from its own permute/reshape/bmm nodes",
+    ),
+    Case(
+        "einsum",
+        lambda lib, a, b: lib.einsum("bij,bkj->bik", a, b),
+        (A(2, 2, 3), A(2, 4, 3)),
+        "batched",
+        node="gradviz builds einsum from its own permute/reshape/bmm nodes",
+    ),
+)
+
+
 def _inplace(name: str, body: Callable[[Any, Any], Any], args: tuple[Arg, ...], **kw: Any) -> Case:
     return Case(name, body, args, "inplace", **kw)
 
@@ -774,6 +819,10 @@ OPS_WITHOUT_GRADIENT = {
     "any",
     "argmax",
     "argmin",
+    "argsort",
+    "bincount",
+    "isclose",
+    "nonzero",
     "bitwise_and",
     "bitwise_not",
     "bitwise_or",
@@ -810,6 +859,10 @@ NON_DIFFERENTIABLE_CALLS: dict[str, Callable[[Any, Any], Any]] = {
     "any": lambda lib, x: x.any(),
     "argmax": lambda lib, x: lib.argmax(x, 1),
     "argmin": lambda lib, x: x.argmin(),
+    "argsort": lambda lib, x: lib.argsort(x, 1),
+    "bincount": lambda lib, x: lib.bincount((x > 0).long().flatten()),
+    "isclose": lambda lib, x: lib.isclose(x, x * 1.0),
+    "nonzero": lambda lib, x: lib.nonzero(x),
     "bitwise_and": lambda lib, x: lib.bitwise_and(x > 0, x < 1),
     "bitwise_not": lambda lib, x: lib.bitwise_not(x > 0),
     "bitwise_or": lambda lib, x: lib.bitwise_or(x > 0, x < 1),
@@ -838,6 +891,14 @@ NON_DIFFERENTIABLE_CALLS: dict[str, Callable[[Any, Any], Any]] = {
     "new_ones": lambda lib, x: x.new_ones(2),
     "new_tensor": lambda lib, x: x.new_tensor([1.0, 2.0]),
     "new_zeros": lambda lib, x: x.new_zeros(2),
+}
+
+
+# Registry names outside autograd altogether, each with why (tested in test_gradcheck_ops).
+OPS_OUTSIDE_AUTOGRAD = {
+    "allclose": "returns a Python bool",
+    "equal": "returns a Python bool",
+    "unique": "its values require grad but, as in PyTorch, it has no backward",
 }
 
 

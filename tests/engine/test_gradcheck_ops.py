@@ -22,6 +22,7 @@ from tests.engine.op_cases import (
     CASES,
     INPLACE_CASES,
     NON_DIFFERENTIABLE_CALLS,
+    OPS_OUTSIDE_AUTOGRAD,
     OPS_WITHOUT_GRADIENT,
     Case,
     flat_outputs,
@@ -36,6 +37,14 @@ GRADGRAD_CASES = [c for c in ALL_CASES if c.gradgrad]
 INTERNAL_NODES = {
     "IndexPutBackward0": "backward of indexing (checked by gradgradcheck of __getitem__)",
     "ScatterAddBackward1": "backward of gather (checked by gradgradcheck of gather)",
+}
+
+# Nodes without a backward formula, as in PyTorch (no gradient to check); test_extra_ops
+# checks that their backward raises PyTorch's error.
+NODES_WITHOUT_BACKWARD = {
+    "Unique2Backward0": "unique",
+    "UniqueDimBackward0": "unique(dim=...)",
+    "NotImplemented": "bincount with weights that require grad",
 }
 
 
@@ -72,7 +81,8 @@ def test_gradgradcheck(case: Case) -> None:
 def test_every_differentiable_op_has_a_case() -> None:
     covered = {c.op for c in ALL_CASES}
     names = set(REGISTRY) | set(METHODS)
-    missing = sorted(n for n in names if n not in covered and n not in OPS_WITHOUT_GRADIENT)
+    exempt = set(OPS_WITHOUT_GRADIENT) | set(OPS_OUTSIDE_AUTOGRAD)
+    missing = sorted(n for n in names if n not in covered and n not in exempt)
     assert not missing, (
         f"ops without a gradient-check case: {missing}. Fix: add a Case to "
         "tests/engine/op_cases.py (or list the op in OPS_WITHOUT_GRADIENT if its output "
@@ -80,6 +90,17 @@ def test_every_differentiable_op_has_a_case() -> None:
     )
     stale = sorted(n for n in OPS_WITHOUT_GRADIENT if n not in names)
     assert not stale, f"OPS_WITHOUT_GRADIENT names ops that do not exist: {stale}"
+
+
+def test_ops_outside_autograd_behave_as_listed() -> None:
+    x = gradviz.tensor([1.0, 2.0, 2.0], requires_grad=True)
+    assert gradviz.allclose(x, x) is True
+    assert gradviz.equal(x, x * 1.0) is True
+    values = gradviz.unique(x)
+    assert values.requires_grad
+    with pytest.raises(NotImplementedError):
+        values.sum().backward()
+    assert set(OPS_OUTSIDE_AUTOGRAD) == {"allclose", "equal", "unique"}
 
 
 @pytest.mark.parametrize("name", sorted(OPS_WITHOUT_GRADIENT))
@@ -129,7 +150,9 @@ def test_every_node_class_is_produced_by_a_case() -> None:
             wrt = [x for x in xs if x.requires_grad]
             gos = [gradviz.ones_like(o).requires_grad_() for o in outs]
             gradviz.autograd.grad(outs, wrt, gos, create_graph=True, allow_unused=True)
-    missing = sorted(_all_node_names() - produced - set(INTERNAL_NODES))
+    missing = sorted(
+        _all_node_names() - produced - set(INTERNAL_NODES) - set(NODES_WITHOUT_BACKWARD)
+    )
     assert not missing, f"node classes that no case produces: {missing}"
     internal_missing = sorted(n for n in INTERNAL_NODES if n not in produced)
     assert not internal_missing, f"internal nodes never produced: {internal_missing}"

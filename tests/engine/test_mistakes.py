@@ -90,3 +90,13 @@ def test_gather_and_scatter_add_take_int32_and_int64_indices(dtype: str, torch: 
         y.sum().backward()
         results.append((y.tolist(), x.grad.tolist()))
     assert results[0] == results[1]
+
+
+def test_diagonal_without_a_graph(torch: ModuleType) -> None:
+    # Diagonal read its index back from ctx, which keeps nothing when no graph is recorded.
+    for offset in (0, 1, -1):
+        got = gradviz.diagonal(gradviz.arange(12.0).reshape(3, 4), offset)
+        want = torch.diagonal(torch.arange(12.0).reshape(3, 4), offset)
+        assert got.tolist() == want.tolist()
+    with gradviz.no_grad():
+        assert gradviz.ones(2, 2, requires_grad=True).diagonal().tolist() == [1.0, 1.0]

@@ -10,6 +10,7 @@ from typing import Any
 
 from gradviz.engine import tensor as _tensor
 from gradviz.engine.dtypes import FLOATING
+from gradviz.engine.ops import extra as _extra  # noqa: F401 - sort, topk, unique, einsum, ...
 from gradviz.engine.ops import nn  # noqa: F401 - conv, pooling, norms, embedding, losses
 from gradviz.engine.ops import pointwise as _pointwise
 from gradviz.engine.ops._base import METHODS, REGISTRY

@@ -799,10 +799,11 @@ class Diagonal(Op):
         lo = max(-offset, 0)
         n = max(min(n1 - lo, n2 - lo - offset), 0)
         rows = backend.arange(a, n, lo)
+        key = (Ellipsis, rows, rows + offset)
         ctx.order = order
         ctx.moved_shape = moved.shape
-        ctx.key = (Ellipsis, rows, rows + offset)
-        return backend.getitem(moved, ctx.key)
+        ctx.key = key  # NOTE: not read back from ctx: without a graph, ctx keeps nothing
+        return backend.getitem(moved, key)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
