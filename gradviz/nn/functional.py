@@ -2003,3 +2003,36 @@ def kl_div(
     if reduction == "batchmean" and input.ndim != 0:
         reduced = reduced / input.shape[0]
     return reduced
+
+
+# The pooling, normalization, upsampling and transposed-convolution functions live in
+# functional_more (which imports this module when its functions run): re-exported here.
+from gradviz.nn.functional_more import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    conv_transpose1d,
+    conv_transpose2d,
+    group_norm,
+    instance_norm,
+    interpolate,
+    max_pool1d,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
+
+__all__ += [
+    "adaptive_avg_pool1d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "group_norm",
+    "instance_norm",
+    "interpolate",
+    "max_pool1d",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+]

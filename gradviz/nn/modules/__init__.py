@@ -37,7 +37,7 @@ from gradviz.nn.modules.container import (
     ParameterList,
     Sequential,
 )
-from gradviz.nn.modules.conv import Conv1d, Conv2d
+from gradviz.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from gradviz.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from gradviz.nn.modules.dropout import Dropout, Dropout1d, Dropout2d
 from gradviz.nn.modules.flatten import Flatten, Unflatten
@@ -54,7 +54,14 @@ from gradviz.nn.modules.loss import (
     SmoothL1Loss,
 )
 from gradviz.nn.modules.module import Module
-from gradviz.nn.modules.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from gradviz.nn.modules.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+)
 from gradviz.nn.modules.padding import (
     ConstantPad1d,
     ConstantPad2d,
@@ -65,9 +72,20 @@ from gradviz.nn.modules.padding import (
     ZeroPad1d,
     ZeroPad2d,
 )
-from gradviz.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from gradviz.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
+from gradviz.nn.modules.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from gradviz.nn.modules.sparse import Embedding
 from gradviz.nn.modules.transformer import MultiheadAttention, TransformerEncoderLayer
+from gradviz.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "Module",
@@ -140,4 +158,19 @@ __all__ = [
     "KLDivLoss",
     "MultiheadAttention",
     "TransformerEncoderLayer",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "MaxPool1d",
+    "AvgPool1d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
 ]

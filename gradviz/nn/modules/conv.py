@@ -1,4 +1,7 @@
-"""Convolution layers: ``Conv1d`` and ``Conv2d`` (PyTorch's arguments, init and repr)."""
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``.
+
+PyTorch's arguments, initialisation and repr.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,12 @@ from typing import Any
 from gradviz.engine.creation import empty
 from gradviz.engine.tensor import Tensor
 from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
+from gradviz.nn import functional_more as _more_F  # noqa: N812
 from gradviz.nn import init
 from gradviz.nn.modules.module import Module
 from gradviz.nn.parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _VALID_PADDING_STRINGS = ("same", "valid")
 _VALID_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -34,7 +38,7 @@ def _reverse_repeat_tuple(t: tuple[int, ...], n: int) -> tuple[int, ...]:
 
 
 class _ConvNd(Module):
-    """Shared code of ``Conv1d`` and ``Conv2d``."""
+    """Shared code of ``Conv1d``, ``Conv2d`` and (``transposed``) ``ConvTranspose1d/2d``."""
 
     _dims = 0
 
@@ -51,6 +55,9 @@ class _ConvNd(Module):
         padding_mode: str = "zeros",
         device: Any = None,
         dtype: Any = None,
+        *,
+        transposed: bool = False,
+        output_padding: Any = 0,
     ) -> None:
         super().__init__()
         n = self._dims
@@ -82,8 +89,8 @@ class _ConvNd(Module):
         self.stride = stride_
         self.padding = padding_
         self.dilation = dilation_
-        self.transposed = False
-        self.output_padding = (0,) * n
+        self.transposed = transposed
+        self.output_padding = _ntuple(output_padding, n)
         self.groups = groups
         self.padding_mode = padding_mode
         if isinstance(padding_, str):
@@ -97,9 +104,11 @@ class _ConvNd(Module):
             self._reversed_padding_repeated_twice = tuple(pads)
         else:
             self._reversed_padding_repeated_twice = _reverse_repeat_tuple(padding_, 2)
-        self.weight = Parameter(
-            empty(out_channels, in_channels // groups, *kernel_size_, device=device, dtype=dtype)
-        )
+        if transposed:
+            shape = (in_channels, out_channels // groups, *kernel_size_)
+        else:
+            shape = (out_channels, in_channels // groups, *kernel_size_)
+        self.weight = Parameter(empty(*shape, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
         else:
@@ -215,3 +224,150 @@ class Conv2d(_ConvNd):
         return F.conv2d(
             input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Shared code of ``ConvTranspose1d`` and ``ConvTranspose2d``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(
+                f'Only "zeros" padding mode is supported for {self.__class__.__name__}'
+            )
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+            transposed=True,
+            output_padding=output_padding,
+        )
+
+    def _output_padding(self, input: Tensor, output_size: Any) -> list[int]:  # noqa: A002
+        """Return the output padding that makes the output ``output_size`` (PyTorch's rule).
+
+        Raises:
+            ValueError: ``output_size`` has the wrong length or a size no output padding
+                can reach.
+        """
+        if output_size is None:
+            return list(self.output_padding)
+        n = self._dims
+        non_spatial = 2 if input.dim() == n + 2 else 1
+        output_size = list(output_size)
+        if len(output_size) == non_spatial + n:
+            output_size = output_size[non_spatial:]
+        if len(output_size) != n:
+            raise ValueError(
+                f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} "
+                f"or {non_spatial + n} elements (got {len(output_size)})"
+            )
+        min_sizes = [
+            (input.size(d + non_spatial) - 1) * self.stride[d]
+            - 2 * self.padding[d]
+            + self.dilation[d] * (self.kernel_size[d] - 1)
+            + 1
+            for d in range(n)
+        ]
+        max_sizes = [m + s - 1 for m, s in zip(min_sizes, self.stride, strict=True)]
+        for size, low, high in zip(output_size, min_sizes, max_sizes, strict=True):
+            if size < low or size > high:
+                # NOTE: PyTorch prints the input's spatial size as a torch.Size.
+                spatial = ", ".join(str(s) for s in input.shape[2:])
+                raise ValueError(
+                    f"requested an output size of {output_size}, but valid sizes range "
+                    f"from {min_sizes} to {max_sizes} (for an input of torch.Size([{spatial}]))"
+                )
+        return [size - low for size, low in zip(output_size, min_sizes, strict=True)]
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+        """Return the transposed convolution of ``input`` (``output_size`` picks the padding).
+
+        Raises:
+            ValueError: an ``output_size`` that cannot be reached.
+        """
+        fn = _more_F.conv_transpose1d if self._dims == 1 else _more_F.conv_transpose2d
+        return fn(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Apply a 1-D transposed convolution over ``(N, C_in, L)`` input.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: the kernel length.
+        stride: the step between windows.
+        padding: ``dilation * (kernel_size - 1) - padding`` zeros on both sides.
+        output_padding: extra length added to one side of the output.
+        groups: split the channels into this many independent groups.
+        bias: whether to learn an additive bias.
+        dilation: spacing between kernel elements.
+        padding_mode: only ``'zeros'``.
+        device: where to create the parameters.
+        dtype: the parameters' dtype.
+
+    Raises:
+        ValueError: channels not divisible by groups, or another padding mode.
+
+    Example:
+        >>> from gradviz.nn.modules.conv import ConvTranspose1d
+        >>> ConvTranspose1d(4, 6, 3, stride=2, output_padding=1)
+        ConvTranspose1d(4, 6, kernel_size=(3,), stride=(2,), output_padding=(1,))
+    """
+
+    _dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Apply a 2-D transposed convolution over ``(N, C_in, H, W)`` input.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: an int or a pair.
+        stride: the step between windows.
+        padding: ``dilation * (kernel_size - 1) - padding`` zeros on each side.
+        output_padding: extra size added to one side of each output dim.
+        groups: split the channels into this many independent groups.
+        bias: whether to learn an additive bias.
+        dilation: spacing between kernel elements.
+        padding_mode: only ``'zeros'``.
+        device: where to create the parameters.
+        dtype: the parameters' dtype.
+
+    Raises:
+        ValueError: channels not divisible by groups, or another padding mode.
+    """
+
+    _dims = 2
