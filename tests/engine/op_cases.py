@@ -911,4 +911,12 @@ def _check_unique() -> None:
         raise ValueError(f"duplicate case ids in op_cases: {dups}")
 
 
+# More cases, kept in files of their own by op family (they import the helpers above).
+from tests.engine import op_cases_math, op_cases_shape  # noqa: E402
+
+for _more in (op_cases_math, op_cases_shape):
+    CASES.extend(_more.CASES)
+    OPS_WITHOUT_GRADIENT |= _more.OPS_WITHOUT_GRADIENT
+    NON_DIFFERENTIABLE_CALLS.update(_more.NON_DIFFERENTIABLE_CALLS)
+
 _check_unique()
