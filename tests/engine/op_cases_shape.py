@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.engine.op_cases import A, P, V, Case  # noqa: F401 - shorthands for the tables
+from tests.engine.op_cases import A, Case, P, V  # noqa: F401 - shorthands for the tables
 
 CASES: list[Case] = []
 
