@@ -56,6 +56,7 @@ __all__ = [
     "softmax",
     "log_softmax",
     "dropout",
+    "scaled_dot_product_attention",
     "dropout1d",
     "dropout2d",
     "prelu",
@@ -2003,6 +2004,117 @@ def kl_div(
     if reduction == "batchmean" and input.ndim != 0:
         reduced = reduced / input.shape[0]
     return reduced
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """Return ``softmax(query @ key^T * scale + mask) @ value``, as PyTorch computes it.
+
+    PyTorch's composite (math) implementation, op for op: the graph ends in
+    ``UnsafeViewBackward0`` (the batched product), and rows whose keys are all masked get
+    0 rather than NaN (PyTorch's "safe" softmax). PyTorch's fused CPU kernels give the same
+    numbers with other nodes.
+
+    Args:
+        query: ``(..., L, E)``.
+        key: ``(..., S, E)``.
+        value: ``(..., S, Ev)``.
+        attn_mask: a bool mask (True: attend) or a float bias, broadcast to ``(..., L, S)``.
+        dropout_p: dropout on the attention weights.
+        is_causal: mask out keys after each query (no ``attn_mask`` then).
+        scale: the factor on ``query @ key^T`` (default ``1 / sqrt(E)``).
+        enable_gqa: share key/value heads among groups of query heads (dim -3).
+
+    Returns:
+        ``(..., L, Ev)``.
+
+    Raises:
+        RuntimeError: mixed dtypes, inputs under 2-D, or a mask with ``is_causal``
+            (PyTorch's messages).
+    """
+    for name, x, position in (("query", query, 1), ("key", key, 2), ("value", value, 3)):
+        _check_tensor("scaled_dot_product_attention", name, position, x)
+    if not (query.dtype is key.dtype is value.dtype):
+        raise RuntimeError(
+            "Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{query.dtype.c_name} key.dtype: {key.dtype.c_name} and value.dtype: "
+            f"{value.dtype.c_name} instead."
+        )
+    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+        raise RuntimeError(
+            "Expected query, key, and value to all be  at least 2 dimensional, but got "
+            f"query.dim: {query.ndim} key.dim: {key.ndim} and value.dim: {value.ndim} instead."
+        )
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(
+            "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+            "is_causal=True"
+        )
+    length, source = query.shape[-2], key.shape[-2]
+    factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    bias = None
+    if is_causal:
+        keep = _S.tril(_creation.ones(length, source, dtype=_bool_dtype()))
+        bias = _P.masked_fill(
+            _creation.zeros(length, source, dtype=query.dtype),
+            _P.logical_not(keep),
+            float("-inf"),
+        )
+    elif attn_mask is not None:
+        if attn_mask.dtype.name == "bool":
+            bias = _P.masked_fill(
+                _creation.zeros(tuple(attn_mask.shape), dtype=query.dtype),
+                _P.logical_not(attn_mask),
+                float("-inf"),
+            )
+        else:
+            bias = attn_mask
+    if enable_gqa:
+        key = _repeat_heads(key, query.shape[-3] // key.shape[-3])
+        value = _repeat_heads(value, query.shape[-3] // value.shape[-3])
+    scores = _L.matmul(query, _S.transpose(key, -2, -1)) * factor
+    if bias is not None:
+        scores = scores + bias
+    weights = _safe_softmax(scores)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, training=True)
+    return _L.matmul(weights, value)
+
+
+def _bool_dtype() -> Any:
+    from gradviz.engine.dtypes import bool as bool_  # noqa: PLC0415 - `bool` is a builtin here
+
+    return bool_
+
+
+def _repeat_heads(x: Tensor, groups: int) -> Tensor:
+    """Repeat each head (dim -3) ``groups`` times in a row (``repeat_interleave``)."""
+    if groups == 1:
+        return x
+    shape = tuple(x.shape)
+    wide = _S.expand(_S.unsqueeze(x, -3), shape[:-2] + (groups,) + shape[-2:])
+    return _S.reshape(wide, shape[:-3] + (shape[-3] * groups,) + shape[-2:])
+
+
+def _safe_softmax(scores: Tensor) -> Tensor:
+    """Softmax over the last dim; a row that is all -inf gives zeros (not NaN), as PyTorch."""
+    with no_grad():
+        dead = _R.all(_P.eq(scores, float("-inf")), -1, keepdim=True)
+    if not bool(_R.any(dead)):
+        return _R.softmax(scores, -1)
+    # NOTE: the dead rows are replaced before the softmax too: a softmax of all -inf is
+    # NaN, and its backward would carry that NaN into the scores' gradient.
+    zeros = _creation.zeros_like(scores)
+    out = _R.softmax(_P.where(dead, zeros, scores), -1)
+    return _P.where(dead, zeros, out)
 
 
 # The pooling, normalization, upsampling and transposed-convolution functions live in
