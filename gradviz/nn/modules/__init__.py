@@ -83,6 +83,7 @@ from gradviz.nn.modules.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from gradviz.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from gradviz.nn.modules.sparse import Embedding
 from gradviz.nn.modules.transformer import MultiheadAttention, TransformerEncoderLayer
 from gradviz.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
@@ -173,4 +174,12 @@ __all__ = [
     "Upsample",
     "UpsamplingNearest2d",
     "UpsamplingBilinear2d",
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
 ]
