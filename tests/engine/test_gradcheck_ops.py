@@ -100,7 +100,11 @@ def test_ops_outside_autograd_behave_as_listed() -> None:
     assert values.requires_grad
     with pytest.raises(NotImplementedError):
         values.sum().backward()
-    assert set(OPS_OUTSIDE_AUTOGRAD) == {"allclose", "equal", "unique"}
+    step = gradviz.heaviside(x, gradviz.tensor(0.5))
+    assert step.requires_grad
+    with pytest.raises(RuntimeError, match="derivative for aten::heaviside is not implemented"):
+        step.sum().backward()
+    assert set(OPS_OUTSIDE_AUTOGRAD) == {"allclose", "equal", "unique", "heaviside"}
 
 
 @pytest.mark.parametrize("name", sorted(OPS_WITHOUT_GRADIENT))

@@ -100,3 +100,24 @@ def test_diagonal_without_a_graph(torch: ModuleType) -> None:
         assert got.tolist() == want.tolist()
     with gradviz.no_grad():
         assert gradviz.ones(2, 2, requires_grad=True).diagonal().tolist() == [1.0, 1.0]
+
+
+def test_gather_takes_an_index_smaller_than_the_input(torch: ModuleType) -> None:
+    results = []
+    for lib in (torch, gradviz):
+        x = lib.arange(6.0).reshape(2, 3).requires_grad_()
+        y = lib.gather(x, 0, lib.tensor([[1, 0]]))
+        y.sum().backward()
+        results.append((y.tolist(), x.grad.tolist()))
+    assert results[0] == results[1]
+    want = _error(lambda: torch.gather(torch.ones(2, 3), 0, torch.tensor([[1, 0, 1, 0]])))
+    got = _error(lambda: gradviz.gather(gradviz.ones(2, 3), 0, gradviz.tensor([[1, 0, 1, 0]])))
+    assert (type(got), str(got)) == (type(want), str(want))
+
+
+def test_flip_returns_a_copy(torch: ModuleType) -> None:
+    for lib in (torch, gradviz):
+        a = lib.arange(3.0)
+        b = a.flip(0)
+        a.add_(10)
+        assert b.tolist() == [2.0, 1.0, 0.0]

@@ -11,8 +11,10 @@ from typing import Any
 from gradviz.engine import tensor as _tensor
 from gradviz.engine.dtypes import FLOATING
 from gradviz.engine.ops import extra as _extra  # noqa: F401 - sort, topk, unique, einsum, ...
+from gradviz.engine.ops import math_more as _math_more  # noqa: F401 - atan2, lgamma, cumprod, ...
 from gradviz.engine.ops import nn  # noqa: F401 - conv, pooling, norms, embedding, losses
 from gradviz.engine.ops import pointwise as _pointwise
+from gradviz.engine.ops import shape_more as _shape_more  # noqa: F401 - narrow, scatter, ...
 from gradviz.engine.ops._base import METHODS, REGISTRY
 from gradviz.engine.ops.linalg import addmm, bmm, dot, matmul, mm, mv, outer
 from gradviz.engine.ops.pointwise import (

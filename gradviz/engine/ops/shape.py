@@ -716,7 +716,9 @@ class Flip(Op):
     @staticmethod
     def forward(ctx: Any, a: Any, dims: tuple[int, ...] = ()) -> Any:
         ctx.dims = dims
-        return backend.namespace(a).flip(a, axis=dims)
+        xp = backend.namespace(a)
+        # A copy, as PyTorch's flip makes (xp.flip returns a view of ``a``).
+        return xp.asarray(xp.flip(a, axis=dims), copy=True)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -1140,7 +1142,9 @@ class Gather(Op):
         ctx.dim = dim
         ctx.self_sym_sizes = a.shape
         ctx.save_array("index", index)
-        return backend.namespace(a).take_along_axis(a, index, axis=dim)
+        # NOTE: indexing, not take_along_axis: PyTorch's index may be smaller than the input
+        # in the other dims (it picks from the leading part of each).
+        return backend.getitem(a, _along_axis_key(backend.namespace(a), index, dim))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -1189,8 +1193,23 @@ def _long_index(fn: str, index: Any) -> Any:
 
 @register("gather")
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002
-    """Return ``input`` values picked along ``dim`` by ``index`` (``GatherBackward0``)."""
-    return Gather.apply(input, dim=norm_dim(dim, input.ndim), index=_long_index("gather", index))
+    """Return ``input`` values picked along ``dim`` by ``index`` (``GatherBackward0``).
+
+    Raises:
+        RuntimeError: a non-integer index, or one larger than ``input`` in a dim other than
+            ``dim`` (PyTorch's messages).
+    """
+    d = norm_dim(dim, input.ndim)
+    data = _long_index("gather", index)
+    have, want = tuple(input.shape), tuple(data.shape)
+    larger = [k for k in range(min(len(want), len(have))) if k != d and want[k] > have[k]]
+    if len(want) == len(have) and larger:
+        bad = larger[0]
+        raise RuntimeError(
+            f"Size does not match at dimension {bad} expected index {list(want)} to be no "
+            f"larger than self {list(have)} apart from dimension {d}"
+        )
+    return Gather.apply(input, dim=d, index=data)
 
 
 class ScatterAdd(Op):
