@@ -470,3 +470,27 @@ def test_scans_agree_with_their_definitions(values: np.ndarray, axis: int) -> No
     np.testing.assert_array_equal(
         _np(gradviz.cummin(x, axis).values), np.minimum.accumulate(values, axis=axis)
     )
+
+
+def test_special_function_tables_equal_their_exact_definitions() -> None:
+    from fractions import Fraction
+    from math import factorial
+
+    from gradviz.engine.ops import math_more
+
+    # Bernoulli numbers B_2 ... B_24 by the Akiyama-Tanigawa algorithm, exactly.
+    a = [Fraction(0)] * 25
+    b2k = []
+    for m in range(25):
+        a[m] = Fraction(1, m + 1)
+        for j in range(m, 0, -1):
+            a[j - 1] = j * (a[j - 1] - a[j])
+        if m >= 2 and m % 2 == 0:
+            b2k.append(a[0])
+    assert list(math_more._B2K) == [float(b) for b in b2k]
+    assert list(math_more._STIRLING) == [
+        float(b / (2 * k * (2 * k - 1))) for k, b in enumerate(b2k[:7], start=1)
+    ]
+    assert list(math_more._ZETA_A) == [
+        float(factorial(2 * k) / b) for k, b in enumerate(b2k, start=1)
+    ]

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
-from fractions import Fraction
 from typing import Any
 
 from gradviz.engine import backend
@@ -673,25 +672,49 @@ def nan_to_num(
 # ---------------------------------------------------------------------------- special functions
 
 
-def _bernoulli(count: int) -> list[Fraction]:
-    """Return the Bernoulli numbers B_2, B_4, ..., B_{2 count} (Akiyama-Tanigawa)."""
-    n = 2 * count
-    a = [Fraction(0)] * (n + 1)
-    out: list[Fraction] = []
-    for m in range(n + 1):
-        a[m] = Fraction(1, m + 1)
-        for j in range(m, 0, -1):
-            a[j - 1] = j * (a[j - 1] - a[j])
-        if m >= 2 and m % 2 == 0:
-            out.append(a[0])
-    return out
-
-
-_B2K = _bernoulli(12)
+# NOTE: the Bernoulli numbers behind these tables are written out (computing them with
+# fractions cost 6 ms of `import gradviz`); tests/engine/test_math_more.py recomputes
+# them exactly and checks every entry.
+# B_2, B_4, ..., B_24, as floats.
+_B2K = (
+    0.16666666666666666,
+    -0.03333333333333333,
+    0.023809523809523808,
+    -0.03333333333333333,
+    0.07575757575757576,
+    -0.2531135531135531,
+    1.1666666666666667,
+    -7.092156862745098,
+    54.971177944862156,
+    -529.1242424242424,
+    6192.123188405797,
+    -86580.25311355312,
+)
 # Stirling's series for lgamma: B_2k / (2k (2k - 1)) x^(1 - 2k), k = 1..7 (x >= 13).
-_STIRLING = [float(b / (2 * k * (2 * k - 1))) for k, b in enumerate(_B2K[:7], start=1)]
+_STIRLING = (
+    0.08333333333333333,
+    -0.002777777777777778,
+    0.0007936507936507937,
+    -0.0005952380952380953,
+    0.0008417508417508417,
+    -0.0019175269175269176,
+    0.00641025641025641,
+)
 # Euler-Maclaurin tail of the Hurwitz zeta function (Cephes' A[]): (2k)! / B_2k.
-_ZETA_A = [float(math.factorial(2 * k) / b) for k, b in enumerate(_B2K, start=1)]
+_ZETA_A = (
+    12.0,
+    -720.0,
+    30240.0,
+    -1209600.0,
+    47900160.0,
+    -1892437580.3183792,
+    74724249600.0,
+    -2950130727918.164,
+    116467828143500.67,
+    -4597978722407473.0,
+    1.8152105401943546e17,
+    -7.166165256175667e18,
+)
 # lgamma on [2, 3): x * B(x) / C(x) with x = u - 2 (Cephes' lgam).
 _LGAM_B = (
     -1.37825152569120859100e3,
@@ -730,7 +753,7 @@ def _zeta_minus_one(s: int) -> float:
     rise = float(s)
     power = n ** (-float(s) - 1)
     for k, b in enumerate(_B2K[:8], start=1):
-        tail += float(b) / math.factorial(2 * k) * rise * power
+        tail += b / math.factorial(2 * k) * rise * power
         rise *= (s + 2 * k - 1) * (s + 2 * k)
         power /= n * n
     return head + tail
