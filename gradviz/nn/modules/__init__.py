@@ -86,6 +86,12 @@ from gradviz.nn.modules.pooling import (
 from gradviz.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from gradviz.nn.modules.sparse import Embedding
 from gradviz.nn.modules.transformer import MultiheadAttention, TransformerEncoderLayer
+from gradviz.nn.modules.transformer_more import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+)
 from gradviz.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -159,6 +165,10 @@ __all__ = [
     "KLDivLoss",
     "MultiheadAttention",
     "TransformerEncoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoderLayer",
+    "TransformerDecoder",
+    "Transformer",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "GroupNorm",
