@@ -2148,3 +2148,33 @@ __all__ += [
     "pixel_shuffle",
     "pixel_unshuffle",
 ]
+
+# The margin, embedding, NLL and triplet losses and rms_norm live in functional_losses:
+# re-exported here.
+from gradviz.nn.functional_losses import (  # noqa: E402
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    rms_norm,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+
+__all__ += [
+    "cosine_embedding_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "margin_ranking_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "poisson_nll_loss",
+    "rms_norm",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+]

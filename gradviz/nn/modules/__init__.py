@@ -53,6 +53,18 @@ from gradviz.nn.modules.loss import (
     NLLLoss,
     SmoothL1Loss,
 )
+from gradviz.nn.modules.loss_more import (
+    CosineEmbeddingLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+)
 from gradviz.nn.modules.module import Module
 from gradviz.nn.modules.normalization import (
     BatchNorm1d,
@@ -83,6 +95,7 @@ from gradviz.nn.modules.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from gradviz.nn.modules.rmsnorm import RMSNorm
 from gradviz.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from gradviz.nn.modules.sparse import Embedding
 from gradviz.nn.modules.transformer import MultiheadAttention, TransformerEncoderLayer
@@ -192,4 +205,15 @@ __all__ = [
     "RNNCell",
     "LSTMCell",
     "GRUCell",
+    "CosineEmbeddingLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "PoissonNLLLoss",
+    "RMSNorm",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
 ]
