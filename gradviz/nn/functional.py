@@ -38,6 +38,7 @@ from gradviz.engine.ops._base import const as _const
 from gradviz.engine.ops._base import norm_dim as _norm_dim
 from gradviz.engine.ops._base import norm_dims as _norm_dims
 from gradviz.engine.tensor import Tensor
+from gradviz.nn import _reduction as _red
 
 __all__ = [
     "linear",
@@ -147,33 +148,13 @@ def _broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
     return x if tuple(x.shape) == shape else _S.expand(x, shape)
 
 
-def _legacy_reduction(size_average: bool | None, reduce: bool | None, stacklevel: int) -> str:
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    ret = "mean" if size_average and reduce else ("sum" if reduce else "none")
-    warnings.warn(
-        f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
-        UserWarning,
-        stacklevel=stacklevel + 1,
-    )
-    return ret
+_legacy_reduction = _red.legacy_string  # (size_average, reduce, stacklevel) -> name
+_apply_reduction = _red.apply
 
 
 def _reduction_enum(reduction: str, size_average: Any = None, reduce: Any = None) -> int:
     """Return PyTorch's reduction enum (0 none, 1 mean, 2 sum), honouring the legacy flags."""
-    if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction(size_average, reduce, stacklevel=3)
-    if reduction not in _nn.REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return _nn.REDUCTIONS[reduction]
-
-
-def _apply_reduction(loss: Tensor, reduction: int) -> Tensor:
-    if reduction == 1:
-        return _R.mean(loss)
-    if reduction == 2:
-        return _R.sum(loss)
-    return loss
+    return _red.reduction_enum(reduction, size_average, reduce, stacklevel=3)
 
 
 def _broadcast_pair(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:  # noqa: A002

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +35,7 @@ from gradviz.engine.ops import reduction as _R  # noqa: N812
 from gradviz.engine.ops import shape as _S  # noqa: N812
 from gradviz.engine.ops._base import const as _const
 from gradviz.engine.tensor import Tensor
+from gradviz.nn import _reduction as _red
 
 __all__ = [
     "margin_ranking_loss",
@@ -54,60 +54,12 @@ __all__ = [
 # ATen's EPSILON in cosine_embedding_loss (Loss.cpp).
 _COSINE_EPSILON = 1e-12
 
-_SCALAR_NAMES = {
-    "float32": "Float",
-    "float64": "Double",
-    "float16": "Half",
-    "int64": "Long",
-    "int32": "Int",
-    "int16": "Short",
-    "int8": "Char",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
-
-
 # ---------------------------------------------------------------------------- helpers
-
-
-def _legacy_string(size_average: bool | None, reduce: bool | None) -> str:
-    """Translate the deprecated flags into a reduction name, with PyTorch's warning."""
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    ret = "mean" if size_average and reduce else ("sum" if reduce else "none")
-    warnings.warn(
-        f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
-        UserWarning,
-        stacklevel=3,
-    )
-    return ret
-
-
-def _reduction(reduction: str, size_average: bool | None, reduce: bool | None) -> str:
-    """Return the reduction name, or raise PyTorch's ``get_enum`` error for an unknown one."""
-    if size_average is not None or reduce is not None:
-        return _legacy_string(size_average, reduce)
-    if reduction not in _nn.REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    """ATen's ``apply_loss_reduction``: ``MeanBackward0``, ``SumBackward0`` or nothing."""
-    if reduction == "mean":
-        return _R.mean(loss)
-    if reduction == "sum":
-        return _R.sum(loss)
-    return loss
-
-
-def _scalar_name(t: Tensor) -> str:
-    return _SCALAR_NAMES.get(t.dtype.name, t.dtype.name)
 
 
 def _check_long(target: Tensor) -> None:
     if target.dtype.name != "int64":
-        raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target)}")
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype.scalar_name}")
 
 
 def _host(t: Tensor) -> Any:
@@ -172,14 +124,14 @@ def margin_ranking_loss(
         >>> margin_ranking_loss(a, b, gradviz.tensor([1.0, 1.0]))
         tensor(0.5000)
     """
-    red = _reduction(reduction, size_average, reduce)
+    red = _red.reduction_name(reduction, size_average, reduce, stacklevel=2)
     if not input1.ndim == input2.ndim == target.ndim:
         raise RuntimeError(
             "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {_size(input1)}, input2: {_size(input2)}, target: {_size(target)} "
         )
     diff = input1 - input2
-    return _reduce(_nn.clamp_min(_A.add_scalar(-target * diff, margin), 0), red)
+    return _red.apply(_nn.clamp_min(_A.add_scalar(-target * diff, margin), 0), red)
 
 
 def _size(t: Tensor) -> str:
@@ -220,12 +172,12 @@ def hinge_embedding_loss(
         >>> hinge_embedding_loss(gradviz.tensor([0.5, 0.25]), gradviz.tensor([1.0, -1.0]))
         tensor(0.6250)
     """
-    red = _reduction(reduction, size_average, reduce)
+    red = _red.reduction_name(reduction, size_average, reduce, stacklevel=2)
     zeros = _const(backend.namespace(input._data).zeros_like(input._data))
     margin_clamp = _nn.clamp_min(margin - input, 0)
     output_margin = _P.where(_P.ne(target, 1), margin_clamp, zeros)
     output_self = _P.where(_P.ne(target, -1), input, zeros)
-    return _reduce(output_margin + output_self, red)
+    return _red.apply(output_margin + output_self, red)
 
 
 def cosine_embedding_loss(
@@ -266,7 +218,7 @@ def cosine_embedding_loss(
         >>> cosine_embedding_loss(x, x, gradviz.tensor([1.0]))
         tensor(0.)
     """
-    red = _reduction(reduction, size_average, reduce)
+    red = _red.reduction_name(reduction, size_average, reduce, stacklevel=2)
     targ_dim = target.ndim
     if targ_dim not in (0, 1):
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -286,7 +238,7 @@ def cosine_embedding_loss(
     neg = _nn.clamp_min(cos - margin, 0)
     output_pos = _P.where(_P.eq(target, 1), pos, zeros)
     output_neg = _P.where(_P.eq(target, -1), neg, zeros)
-    return _reduce(output_pos + output_neg, red)
+    return _red.apply(output_pos + output_neg, red)
 
 
 def soft_margin_loss(
@@ -322,9 +274,9 @@ def soft_margin_loss(
         >>> soft_margin_loss(gradviz.tensor([0.0]), gradviz.tensor([1.0]))
         tensor(0.6931)
     """
-    red = _reduction(reduction, size_average, reduce)
+    red = _red.reduction_name(reduction, size_average, reduce, stacklevel=2)
     infer_size(tuple(input.shape), tuple(target.shape))
-    return _reduce(_P.log1p(_P.exp(-target * input)), red)
+    return _red.apply(_P.log1p(_P.exp(-target * input)), red)
 
 
 def multilabel_soft_margin_loss(
@@ -362,7 +314,7 @@ def multilabel_soft_margin_loss(
         tensor(0.6931)
     """
     if size_average is not None or reduce is not None:
-        reduction = _legacy_string(size_average, reduce)
+        reduction = _red.legacy_string(size_average, reduce, stacklevel=2)
     loss = -(target * _A.log_sigmoid(input) + (1 - target) * _A.log_sigmoid(-input))
     if weight is not None:
         loss = loss * weight
@@ -437,7 +389,7 @@ def multi_margin_loss(
         >>> multi_margin_loss(x, gradviz.tensor([3]))
         tensor(0.3250)
     """
-    red = _reduction(reduction, size_average, reduce)
+    red = _red.reduction_name(reduction, size_average, reduce, stacklevel=2)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.ndim != 1:
@@ -472,7 +424,7 @@ def multi_margin_loss(
     if input.ndim < 2:
         # NOTE: PyTorch shapes the unreduced loss of a single sample like its target.
         loss = _S.reshape(loss, tuple(target.shape))
-    return _reduce(loss / classes, red)
+    return _red.apply(loss / classes, red)
 
 
 def multilabel_margin_loss(
@@ -511,7 +463,7 @@ def multilabel_margin_loss(
         >>> multilabel_margin_loss(x, gradviz.tensor([[3, 0, -1, 1]]))
         tensor(0.8500)
     """
-    red = _reduction(reduction, size_average, reduce)
+    red = _red.reduction_name(reduction, size_average, reduce, stacklevel=2)
     frames, classes = _check_margin_input(input)
     if tuple(target.shape) != tuple(input.shape):
         raise RuntimeError(
@@ -536,7 +488,7 @@ def multilabel_margin_loss(
     loss = _R.sum(terms, (1, 2))
     if input.ndim < 2:
         loss = _S.reshape(loss, ())
-    return _reduce(loss / classes, red)
+    return _red.apply(loss / classes, red)
 
 
 def poisson_nll_loss(
@@ -580,7 +532,7 @@ def poisson_nll_loss(
         tensor(1.)
     """
     if size_average is not None or reduce is not None:
-        reduction = _legacy_string(size_average, reduce)
+        reduction = _red.legacy_string(size_average, reduce, stacklevel=2)
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(reduction + " is not a valid value for reduction")
     if log_input:
@@ -590,7 +542,7 @@ def poisson_nll_loss(
     if full:
         stirling = target * _P.log(target) - target + 0.5 * _P.log(2 * math.pi * target)
         loss = loss + stirling.masked_fill(target <= 1, 0)
-    return _reduce(loss, reduction)
+    return _red.apply(loss, reduction)
 
 
 def gaussian_nll_loss(
@@ -655,7 +607,7 @@ def gaussian_nll_loss(
     if full:
         # NOTE: PyTorch's in-place ``loss += c`` records AddBackward0, as ``loss + c`` does here.
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return _reduce(loss, reduction)
+    return _red.apply(loss, reduction)
 
 
 def triplet_margin_loss(
@@ -701,7 +653,7 @@ def triplet_margin_loss(
         >>> triplet_margin_loss(a, a, gradviz.tensor([[3.0, 4.0]]))
         tensor(0.)
     """
-    red = _reduction(reduction, size_average, reduce)
+    red = _red.reduction_name(reduction, size_average, reduce, stacklevel=2)
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
     if not anchor.ndim == positive.ndim == negative.ndim:
@@ -714,7 +666,7 @@ def triplet_margin_loss(
     dist_neg = _pairwise_distance(anchor, negative, p, eps)
     if swap:
         dist_neg = _P.minimum(dist_neg, _pairwise_distance(positive, negative, p, eps))
-    return _reduce(_nn.clamp_min(_A.add_scalar(dist_pos, margin) - dist_neg, 0), red)
+    return _red.apply(_nn.clamp_min(_A.add_scalar(dist_pos, margin) - dist_neg, 0), red)
 
 
 # ---------------------------------------------------------------------------- rms_norm
