@@ -782,19 +782,9 @@ def _conv(
             f"{name}() received an invalid combination of arguments - got ({got}), but expected "
             f"one of:\n{_CONV_SIGNATURES}"
         )
-    if input.ndim not in (nsp + 1, nsp + 2):
-        raise RuntimeError(
-            f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to {name}, but got "
-            f"input of size: {list(input.shape)}"
-        )
     stride_t = _ntuple(stride, nsp)
     dilation_t = _ntuple(dilation, nsp)
-    k = weight.ndim - 2
-    if len(stride_t) != k or weight.ndim < 3:
-        raise RuntimeError(
-            f"expected stride to be a single integer value or a list of {k} values to match the "
-            f"convolution dimensions, but got stride={list(stride_t)}"
-        )
+    _check_conv_rank(name, nsp, input, weight, stride_t)
     batched = input.ndim == nsp + 2
     x = input if batched else _S.unsqueeze(input, 0)
     kernel = tuple(weight.shape[2:])
@@ -809,20 +799,8 @@ def _conv(
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
         padding_t = _ntuple(padding, nsp)
-    if any(s <= 0 for s in stride_t):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(p < 0 for p in padding_t):
-        raise RuntimeError("negative padding is not supported")
-    if any(d <= 0 for d in dilation_t):
-        raise RuntimeError("non-positive dilation is not supported")
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
+    _check_conv_ranges(weight, stride_t, padding_t, dilation_t, groups)
     wshape = list(weight.shape)
-    if weight.shape[0] % groups:
-        raise RuntimeError(
-            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-            f"but got weight of size [{wshape}] instead"
-        )
     if x.shape[1] != weight.shape[1] * groups:
         raise RuntimeError(
             f"Given groups={groups}, weight of size {wshape}, expected input{list(x.shape)} to "
@@ -841,6 +819,60 @@ def _conv(
             f"size: ({' x '.join(map(str, dilated))}). Kernel size can't be greater than actual "
             "input size"
         )
+    _check_conv_dtypes(input, weight, bias)
+    out = _nn.convolution(x, weight, bias, stride_t, padding_t, dilation_t, groups)
+    return out if batched else _S.squeeze(out, 0)
+
+
+def _check_conv_rank(
+    name: str,
+    nsp: int,
+    input: Tensor,
+    weight: Tensor,
+    stride: tuple[int, ...],  # noqa: A002
+) -> None:
+    """PyTorch's checks of a convolution's input rank and its stride's length."""
+    if input.ndim not in (nsp + 1, nsp + 2):
+        raise RuntimeError(
+            f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to {name}, but got "
+            f"input of size: {list(input.shape)}"
+        )
+    k = weight.ndim - 2
+    if len(stride) != k or weight.ndim < 3:
+        raise RuntimeError(
+            f"expected stride to be a single integer value or a list of {k} values to match the "
+            f"convolution dimensions, but got stride={list(stride)}"
+        )
+
+
+def _check_conv_ranges(
+    weight: Tensor,
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
+    output_padding: tuple[int, ...] = (),
+) -> None:
+    """PyTorch's range checks of a convolution's (or transposed one's) arguments, in order."""
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if weight.shape[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size [{list(weight.shape)}] instead"
+        )
+
+
+def _check_conv_dtypes(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa: A002
+    """PyTorch's dtype checks of a convolution's input, weight and bias."""
     if input.dtype is not weight.dtype:
         raise RuntimeError(
             f"Input type ({input.type()}) and weight type ({weight.type()}) should be the same or "
@@ -851,8 +883,6 @@ def _conv(
             f"Input type ({input.dtype.c_name}) and bias type ({bias.dtype.c_name}) should be "
             "the same"
         )
-    out = _nn.convolution(x, weight, bias, stride_t, padding_t, dilation_t, groups)
-    return out if batched else _S.squeeze(out, 0)
 
 
 def _same_padding(

@@ -643,39 +643,15 @@ def _conv_transpose(
                 f"{name}(): argument '{arg}' (position {position}) must be Tensor, not "
                 f"{type(value).__name__}"
             )
-    if input.ndim not in (nsp + 1, nsp + 2):
-        raise RuntimeError(
-            f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to {name}, but got "
-            f"input of size: {list(input.shape)}"
-        )
     stride_t = _tuple(stride, nsp)
-    k = weight.ndim - 2
-    if len(stride_t) != k or weight.ndim < 3:
-        raise RuntimeError(
-            f"expected stride to be a single integer value or a list of {k} values to match the "
-            f"convolution dimensions, but got stride={list(stride_t)}"
-        )
+    _F._check_conv_rank(name, nsp, input, weight, stride_t)
     padding_t = _tuple(padding, nsp)
     output_padding_t = _tuple(output_padding, nsp)
     dilation_t = _tuple(dilation, nsp)
     batched = input.ndim == nsp + 2
     x = input if batched else _S.unsqueeze(input, 0)
-    if any(s <= 0 for s in stride_t):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(p < 0 for p in padding_t):
-        raise RuntimeError("negative padding is not supported")
-    if any(p < 0 for p in output_padding_t):
-        raise RuntimeError("negative output_padding is not supported")
-    if any(d <= 0 for d in dilation_t):
-        raise RuntimeError("non-positive dilation is not supported")
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
+    _F._check_conv_ranges(weight, stride_t, padding_t, dilation_t, groups, output_padding_t)
     wshape = list(weight.shape)
-    if weight.shape[0] % groups:
-        raise RuntimeError(
-            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-            f"but got weight of size [{wshape}] instead"
-        )
     if x.shape[1] != weight.shape[0]:
         raise RuntimeError(
             f"Given transposed=1, weight of size {wshape}, expected input{list(x.shape)} to have "
@@ -727,16 +703,7 @@ def _conv_transpose(
             f"Given input size per channel: ({sizes}). Calculated output size per channel: "
             f"({outs}). Output size is too small"
         )
-    if input.dtype is not weight.dtype:
-        raise RuntimeError(
-            f"Input type ({input.type()}) and weight type ({weight.type()}) should be the same or "
-            "input should be a MKLDNN tensor and weight is a dense tensor"
-        )
-    if bias is not None and bias.dtype is not input.dtype:
-        raise RuntimeError(
-            f"Input type ({input.dtype.c_name}) and bias type ({bias.dtype.c_name}) should be "
-            "the same"
-        )
+    _F._check_conv_dtypes(input, weight, bias)
     y = _more.conv_transpose(
         x, weight, bias, stride_t, padding_t, output_padding_t, groups, dilation_t
     )
