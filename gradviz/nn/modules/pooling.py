@@ -21,22 +21,8 @@ __all__ = [
 ]
 
 
-class MaxPool2d(Module):
-    """Take the maximum over sliding windows of ``(N, C, H, W)`` input.
-
-    Args:
-        kernel_size: the window size (an int or a pair).
-        stride: the step between windows (default: ``kernel_size``).
-        padding: implicit -inf padding on each side.
-        dilation: spacing between window elements.
-        return_indices: also return the flat indices of the maxima.
-        ceil_mode: round the output size up instead of down.
-
-    Example:
-        >>> import gradviz.nn as nn
-        >>> nn.MaxPool2d(2)
-        MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
-    """
+class _MaxPoolNd(Module):
+    """What the max-pooling layers share: their arguments and how they print (PyTorch's)."""
 
     def __init__(
         self,
@@ -55,6 +41,31 @@ class MaxPool2d(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
+    def extra_repr(self) -> str:
+        """Return ``kernel_size=..., stride=..., padding=..., dilation=..., ceil_mode=...``."""
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Take the maximum over sliding windows of ``(N, C, H, W)`` input.
+
+    Args:
+        kernel_size: the window size (an int or a pair).
+        stride: the step between windows (default: ``kernel_size``).
+        padding: implicit -inf padding on each side.
+        dilation: spacing between window elements.
+        return_indices: also return the flat indices of the maxima.
+        ceil_mode: round the output size up instead of down.
+
+    Example:
+        >>> import gradviz.nn as nn
+        >>> nn.MaxPool2d(2)
+        MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    """
+
     def forward(self, input: Tensor) -> Any:  # noqa: A002
         """Return the pooled input (and the indices with ``return_indices``)."""
         return F.max_pool2d(
@@ -65,13 +76,6 @@ class MaxPool2d(Module):
             self.dilation,
             ceil_mode=self.ceil_mode,
             return_indices=self.return_indices,
-        )
-
-    def extra_repr(self) -> str:
-        """Return ``kernel_size=..., stride=..., padding=..., dilation=..., ceil_mode=...``."""
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
         )
 
 
@@ -146,7 +150,7 @@ def _single(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
-class MaxPool1d(Module):
+class MaxPool1d(_MaxPoolNd):
     """Take the maximum over sliding windows of ``(N, C, L)`` or ``(C, L)`` input.
 
     Args:
@@ -163,23 +167,6 @@ class MaxPool1d(Module):
         MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
     """
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if (stride is not None) else kernel_size
-        self.padding = padding
-        self.dilation = dilation
-        self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
-
     def forward(self, input: Tensor) -> Any:  # noqa: A002
         """Return the pooled input (and the indices with ``return_indices``)."""
         return _more_F.max_pool1d(
@@ -190,13 +177,6 @@ class MaxPool1d(Module):
             self.dilation,
             ceil_mode=self.ceil_mode,
             return_indices=self.return_indices,
-        )
-
-    def extra_repr(self) -> str:
-        """Return ``kernel_size=..., stride=..., padding=..., dilation=..., ceil_mode=...``."""
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
         )
 
 
