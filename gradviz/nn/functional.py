@@ -827,9 +827,9 @@ def _conv(
 def _check_conv_rank(
     name: str,
     nsp: int,
-    input: Tensor,
+    input: Tensor,  # noqa: A002
     weight: Tensor,
-    stride: tuple[int, ...],  # noqa: A002
+    stride: tuple[int, ...],
 ) -> None:
     """PyTorch's checks of a convolution's input rank and its stride's length."""
     if input.ndim not in (nsp + 1, nsp + 2):
