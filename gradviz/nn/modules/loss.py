@@ -8,9 +8,8 @@ saved in ``state_dict``), as in PyTorch.
 
 from __future__ import annotations
 
-import warnings
-
 from gradviz.engine.tensor import Tensor
+from gradviz.nn import _reduction as _red
 from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
 from gradviz.nn.modules.module import Module
 
@@ -27,25 +26,14 @@ __all__ = [
 ]
 
 
-def _legacy_get_string(size_average: bool | None, reduce: bool | None) -> str:
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    ret = "mean" if size_average and reduce else ("sum" if reduce else "none")
-    warnings.warn(
-        f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
-        UserWarning,
-        stacklevel=4,
-    )
-    return ret
-
-
 class _Loss(Module):
     def __init__(
         self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
     ) -> None:
         super().__init__()
         if size_average is not None or reduce is not None:
-            self.reduction = _legacy_get_string(size_average, reduce)
+            # stacklevel 3: the warning points at the line that built the loss module.
+            self.reduction = _red.legacy_string(size_average, reduce, stacklevel=3)
         else:
             self.reduction = reduction
 
