@@ -1337,21 +1337,6 @@ def _scatter_checks(fn: str, input: Tensor, d: int, index: Any, src: Any) -> Any
     return idx if idx.ndim == input.ndim else backend.namespace(idx).reshape(idx, (1,) * input.ndim)
 
 
-def _gather(g: Tensor, dim: int, index: Any) -> Tensor:
-    """``g.gather(dim, index)`` for an index smaller than ``g`` in other dims, too.
-
-    NOTE: shape.Gather's kernel (``take_along_axis``) needs the index to match ``g`` in
-    every dim but ``dim``; PyTorch's gather only needs it no larger. Slice ``g`` first.
-    """
-    key = tuple(
-        slice(None) if k == dim or s == g.shape[k] else slice(0, s)
-        for k, s in enumerate(index.shape)
-    )
-    if any(k != slice(None) for k in key):
-        g = S.getitem(g, key)
-    return S.Gather.apply(g, dim=dim, index=index)
-
-
 def _src_part(xp: Any, src: Any, index: Any) -> Any:
     return backend.getitem(src, tuple(slice(0, s) for s in index.shape))
 
@@ -1382,7 +1367,7 @@ class Scatter(Op):
         gself = ScatterValue.apply(g, dim=ctx.dim, index=index, value=0)
         gsrc = None
         if ctx.needs_input_grad[1]:
-            gsrc = _pad_to(_gather(g, ctx.dim, index), ctx.src_shape)
+            gsrc = _pad_to(S.Gather.apply(g, dim=ctx.dim, index=index), ctx.src_shape)
         return gself, gsrc
 
 
@@ -1488,7 +1473,7 @@ class ScatterReduce(Op):
         idx_t = const(index)
 
         def gather(t: Tensor) -> Tensor:
-            return _gather(t, dim, index)
+            return S.Gather.apply(t, dim=dim, index=index)
 
         def scatter_add_(base: Tensor, values: Tensor) -> Tensor:
             return S.scatter_add(base, dim, idx_t, values)
