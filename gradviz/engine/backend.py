@@ -1042,3 +1042,49 @@ def _reshapes_as_view(x: Any, shape: Any) -> bool:
                 return False
         oi, ni = oj, nj
     return True
+
+
+# NOTE: NumPy 2 takes a Python number in arithmetic through its "weak scalar" promotion,
+# which costs ~1 us per call (3x the whole multiply of a small array); a 0-d array of the
+# other operand's float dtype gives the same result (the number is cast to that dtype
+# either way) at the cost of an array operand. Small tensors in Python loops (and every
+# backward formula with a constant) pay that microsecond per op, so the arithmetic kernels
+# hand NumPy cached 0-d arrays instead.
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_OPERANDS: dict[Any, dict[Any, np.ndarray]] = {_F32: {}, _F64: {}}
+_OPERANDS_MAX = 512
+_EXACT_INT = {_F32: 2**24, _F64: 2**53}
+_LARGEST = {_F32: float(np.finfo(np.float32).max), _F64: float(np.finfo(np.float64).max)}
+
+
+def operand(value: Any, like: Any) -> Any:
+    """Return ``value`` ready for arithmetic with the array ``like``.
+
+    A Python ``float`` or ``int`` next to a float32/float64 NumPy array becomes a read-only
+    0-d array of that dtype (cached), which NumPy computes with faster and to the same
+    result; anything else is returned as it is. Zeros (whose sign a cache keyed by value
+    would lose), NaNs, infinities, numbers beyond the dtype's range (whose cast would warn)
+    and integers that the dtype does not hold exactly stay Python numbers.
+    """
+    kind = type(value)
+    if (kind is float or kind is int) and type(like) is np.ndarray:
+        dt = like.dtype
+        if dt is _F32 or dt is _F64:
+            cache = _OPERANDS[dt]
+            found = cache.get(value)
+            if found is not None:
+                return found
+            if (
+                not value
+                or not abs(value) <= _LARGEST[dt]  # NaN, infinite, or it would overflow
+                or (kind is int and abs(value) > _EXACT_INT[dt])
+            ):
+                return value
+            if len(cache) >= _OPERANDS_MAX:
+                cache.clear()
+            found = np.array(value, dtype=dt)
+            found.flags.writeable = False
+            cache[value] = found
+            return found
+    return value

@@ -28,6 +28,7 @@ import numpy as np
 from gradviz.engine import events
 from gradviz.engine.backend import device_of, namespace
 from gradviz.engine.backend import loud as _loud
+from gradviz.engine.backend import operand as _operand
 from gradviz.engine.backend import quiet as _quiet
 from gradviz.engine.dtypes import (
     FLOATING,
@@ -643,6 +644,9 @@ class Op(Function):
         view: the output shares its input's data and version counter.
         differentiable: False for ops without gradient (comparisons).
         non_differentiable_outputs: indices of outputs that never require grad.
+        scalar_operands: a Python number after the first tensor input reaches the kernel
+            as ``backend.operand`` makes it (a 0-d array: same result, less time); only for
+            kernels that use it in plain arithmetic.
     """
 
     node: ClassVar[str] = ""
@@ -653,6 +657,7 @@ class Op(Function):
     view: ClassVar[bool] = False
     differentiable: ClassVar[bool] = True
     non_differentiable_outputs: ClassVar[tuple[int, ...]] = ()
+    scalar_operands: ClassVar[bool] = False
     _node_cls: ClassVar[type[OpNode]]  # type: ignore[assignment]
     _save_plan: ClassVar[tuple[tuple[str, int, tuple[int, ...] | None], ...]] = ()
 
@@ -700,10 +705,16 @@ class Op(Function):
                     requires = True
                     needs.append(True)
                     if track:
-                        edges.append(_edge(x))
-                        meta.append((data.shape, data.dtype))
+                        fn = x._grad_fn
+                        # A non-view with a grad_fn (the usual case) without _edge's checks.
+                        edges.append(
+                            (fn, x._output_nr) if fn is not None and x._base is None else _edge(x)
+                        )
+                        meta.append((data.shape, dt if data is first else data.dtype))
                     continue
             else:
+                if cls.scalar_operands and first is not None:
+                    x = _operand(x, first)
                 datas.append(x)
             needs.append(False)
             if track:

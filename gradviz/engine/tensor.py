@@ -911,7 +911,9 @@ _asarray = np.asarray
 _generic = np.generic
 
 
-def _make(data: Any, requires_grad: bool, grad_fn: Any, output_nr: int) -> Tensor:
+def _make(
+    data: Any, requires_grad: bool = False, grad_fn: Any = None, output_nr: int = 0
+) -> Tensor:
     """Wrap an array (or NumPy scalar) as a Tensor: the engine's one constructor."""
     if type(data) is not _ndarray and (
         isinstance(data, _generic) or not hasattr(data, "__array_namespace__")

@@ -94,6 +94,7 @@ __all__ = [
 
 class Add(Op):
     node = "AddBackward0"
+    scalar_operands = True
     inputs = ("self", "other")
     attrs = ("alpha",)
     promotes = True
@@ -112,6 +113,7 @@ class Add(Op):
 
 class Sub(Op):
     node = "SubBackward0"
+    scalar_operands = True
     inputs = ("self", "other")
     attrs = ("alpha",)
     promotes = True
@@ -162,6 +164,7 @@ class Rsub(Op):
 
 class Mul(Op):
     node = "MulBackward0"
+    scalar_operands = True
     inputs = ("self", "other")
     saves = ("self", "other")
     needs = {"self": (1,), "other": (0,)}
@@ -177,7 +180,7 @@ class Mul(Op):
         if not _grad_enabled[0]:  # plain backward: on the arrays
             gd = g._data
             return (
-                const(gd * ctx._unpack_array("other")) if need[0] else None,
+                const(gd * backend.operand(ctx._unpack_array("other"), gd)) if need[0] else None,
                 const(gd * ctx._unpack_array("self")) if need[1] else None,
             )
         a, b = ctx.saved_tensors
@@ -186,6 +189,7 @@ class Mul(Op):
 
 class Div(Op):
     node = "DivBackward0"
+    scalar_operands = True
     inputs = ("self", "other")
     saves = ("self", "other")
     needs = {"self": (1,)}
@@ -721,7 +725,7 @@ tanh = _unary(
     "tanh",
     "TanhBackward0",
     lambda xp, a: xp.tanh(a),
-    lambda g, r: g * (1 - r * r),
+    lambda g, r: g * (backend.operand(1, r) - r * r),
     ("result",),
     arithmetic=True,
 )
