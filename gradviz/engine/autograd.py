@@ -309,16 +309,16 @@ class _Engine:
                     continue
                 if grads is None:
                     out = None
-                elif (
-                    quick
-                    and len(grads) == 1
-                    and grads[0] is not None
-                    and type(node) is not AccumulateGrad
-                    and not (node._tensor_hooks or node._retained or node._pre_hooks)
-                    and not (node._post_hooks or node._freed)
-                ):
+                elif quick and len(grads) == 1 and grads[0] is not None and not node._slow:
                     node._last_use = release
-                    out = check_outputs(node, node._apply_backward((grads[0],)))  # type: ignore[attr-defined]
+                    op = node._op
+                    if op is not None:  # a built-in op: its backward directly
+                        out = op.backward(node, grads[0])
+                        if type(out) is not tuple:
+                            out = (out,)
+                    else:
+                        out = node._apply_backward((grads[0],))  # type: ignore[attr-defined]
+                    out = check_outputs(node, out)
                     if release:
                         node._release()
                     index += 1
@@ -540,25 +540,27 @@ def check_outputs(node: Node, out: tuple[Any, ...]) -> tuple[Any, ...]:
                 f"(expected {n}, got {len(out)})"
             )
     fixed = None
-    for i, g in enumerate(out):
-        m = meta[i]
-        if g is None or m is None:
-            if g is not None and m is None:
-                if fixed is None:
-                    fixed = list(out)
-                fixed[i] = None
+    i = -1
+    for g, m in zip(out, meta, strict=False):  # equal lengths here; NOTE: hot, kept lean
+        i += 1
+        if g is None:
             continue
-        if not isinstance(g, Tensor):
+        if m is None:  # a gradient for an input that needs none: dropped
+            if fixed is None:
+                fixed = list(out)
+            fixed[i] = None
+            continue
+        if g.__class__ is not Tensor and not isinstance(g, Tensor):
             raise TypeError(
                 f"function {node.name()} returned a {type(g).__name__} as gradient {i}; "
                 "backward must return Tensors or None"
             )
-        shape, dtype = m
         data = g._data
-        if data.shape != shape or (data.dtype is not dtype and data.dtype != dtype):
+        dtype = m[1]
+        if data.shape != m[0] or (data.dtype is not dtype and data.dtype != dtype):
             if fixed is None:
                 fixed = list(out)
-            fixed[i] = _conform(node, i, g, shape, dtype)
+            fixed[i] = _conform(node, i, g, m[0], dtype)
     return tuple(fixed) if fixed is not None else out
 
 

@@ -94,6 +94,11 @@ class Node:
     _materialize = True
     _out_meta: tuple[Any, ...] = ()
     _in_meta: tuple[Any, ...] = ()
+    _op: Any = None  # a built-in op's class (OpNode); its backward is what the node runs
+    # True once the engine must run the node the full way (``_Engine._execute``): it has
+    # hooks or retained gradients (even if all were removed since), its saved values were
+    # freed, or it is an AccumulateGrad. One flag, so the usual node costs one test.
+    _slow = False
     attrs: ClassVar[tuple[str, ...]] = ()
 
     def name(self) -> str:
@@ -123,6 +128,7 @@ class Node:
         """
         if self._pre_hooks is None:
             self._pre_hooks = {}
+            self._slow = True
         key = next(_hook_ids)
         self._pre_hooks[key] = fn
         return Handle(self._pre_hooks, key)
@@ -135,6 +141,7 @@ class Node:
         """
         if self._post_hooks is None:
             self._post_hooks = {}
+            self._slow = True
         key = next(_hook_ids)
         self._post_hooks[key] = fn
         return Handle(self._post_hooks, key)
@@ -204,6 +211,7 @@ class Node:
         if self._saved is not None:
             self._saved = None
             self._freed = True
+            self._slow = True
 
     def __getattr__(self, name: str) -> Any:
         # NOTE: only reached for attributes not found normally: PyTorch's _saved_<name>.
@@ -296,6 +304,8 @@ class AccumulateGrad(Node):
     Attributes:
         variable: the leaf tensor.
     """
+
+    _slow = True  # it accumulates into .grad: the engine's full path
 
     def __init__(self, variable: Any) -> None:
         self.variable = variable

@@ -431,6 +431,7 @@ class Tensor:
         node = self._grad_fn
         if node._retained is None:
             node._retained = {}
+            node._slow = True
         node._retained[self._output_nr] = weakref.ref(self)
 
     @property
@@ -458,6 +459,7 @@ class Tensor:
         node = self._grad_fn
         if node._tensor_hooks is None:
             node._tensor_hooks = {}
+            node._slow = True
         hooks = node._tensor_hooks.setdefault(self._output_nr, {})
         hooks[key] = hook
         return Handle(hooks, key)
