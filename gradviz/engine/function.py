@@ -94,7 +94,7 @@ class Node:
     _materialize = True
     _out_meta: tuple[Any, ...] = ()
     _in_meta: tuple[Any, ...] = ()
-    _op: Any = None  # a built-in op's class (OpNode); its backward is what the node runs
+    _op: ClassVar[Any] = None  # a built-in op's class (OpNode): its backward is what runs
     # True once the engine must run the node the full way (``_Engine._execute``): it has
     # hooks or retained gradients (even if all were removed since), its saved values were
     # freed, or it is an AccumulateGrad. One flag, so the usual node costs one test.
