@@ -261,6 +261,26 @@ def test_removed_hook_does_not_run() -> None:
     assert values(x.grad) == [1.0, 1.0]
 
 
+def test_removed_hooks_of_a_node_do_not_run_and_the_pass_is_unchanged() -> None:
+    # A node that ever had hooks takes the engine's full path; with all of them removed it
+    # must compute what a node that never had any does.
+    x = gradviz.ones(2, requires_grad=True)
+    y = x * 3
+    z = y.tanh()
+    handles = [
+        y.register_hook(lambda g: g * 10),
+        z.grad_fn.register_prehook(lambda grads: (grads[0] * 100,)),
+        z.grad_fn.register_hook(lambda grads_in, grads_out: (grads_in[0] * 1000,)),
+    ]
+    y.retain_grad()
+    for handle in handles:
+        handle.remove()
+    z.sum().backward()
+    expected = (1 - np.tanh(3.0) ** 2) * 3
+    assert values(x.grad) == pytest.approx([expected, expected], rel=1e-5)  # float32
+    assert values(y.grad) == pytest.approx([expected / 3, expected / 3], rel=1e-5)
+
+
 def test_post_accumulate_grad_hook_gets_the_leaf() -> None:
     x = gradviz.ones(2, requires_grad=True)
     seen: list[Any] = []
