@@ -607,7 +607,7 @@ def _conform(node: Node, i: int, g: Tensor, shape: tuple[int, ...], dtype: Any) 
 
             g = ops.sum_to_size(g, shape)
         else:  # a plain backward: one reduction on the array, no op
-            g = _make(_sum_to_shape(g._data, shape), False, None, 0)
+            g = _make(backend.sum_to_shape(g._data, shape), False, None, 0)
     if g._data.dtype != dtype:
         g = (
             g.to(function_dtype(dtype))
@@ -615,25 +615,6 @@ def _conform(node: Node, i: int, g: Tensor, shape: tuple[int, ...], dtype: Any) 
             else _make(_astype(g._data, dtype), False, None, 0)
         )
     return g
-
-
-def _sum_to_shape(data: Any, shape: tuple[int, ...]) -> Any:
-    """Sum an array down to ``shape``, which it broadcasts from (``sum_to_size`` on arrays)."""
-    lead = data.ndim - len(shape)
-    have = data.shape
-    dims = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and have[lead + i] != 1
-    )
-    if type(data) is np.ndarray:
-        out = _ADD_REDUCE(data, axis=dims)
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)  # a NumPy scalar (every axis summed)
-    else:
-        out = namespace(data).sum(data, axis=dims)
-    return out if out.shape == shape else namespace(out).reshape(out, shape)
-
-
-_ADD_REDUCE = np.add.reduce
 
 
 def function_dtype(np_dtype: Any) -> Any:

@@ -659,6 +659,26 @@ def reduce_sum(array: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return namespace(array).sum(array, axis=axis, keepdims=keepdims)
 
 
+def broadcast_dims(have: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Return the axes to sum an array of shape ``have`` over to bring it down to ``shape``.
+
+    ``shape`` broadcasts to ``have``: the leading axes ``have`` has beyond it, and the axes
+    where ``shape`` is 1 and ``have`` is not.
+    """
+    lead = len(have) - len(shape)
+    return tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and have[lead + i] != 1
+    )
+
+
+def sum_to_shape(array: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``array`` down to ``shape``, which it broadcasts from (``sum_to_size`` on arrays)."""
+    out = reduce_sum(array, axis=broadcast_dims(array.shape, shape))
+    if type(out) is not np.ndarray and isinstance(out, np.generic):
+        out = np.asarray(out)  # a NumPy scalar (every axis summed)
+    return out if out.shape == shape else namespace(out).reshape(out, shape)
+
+
 def nll_every_target(x: Any, target: Any, ignore_index: int, reduction: int) -> Any:
     """``nll_loss`` forward on a NumPy ``(N, C)`` float32/64 array when every target counts.
 

@@ -119,9 +119,7 @@ def sum_to_size(input: Tensor, *size: Any) -> Tensor:  # noqa: A002 - PyTorch's 
     if tuple(input.shape) == shape:
         return input
     lead = input.ndim - len(shape)
-    dims = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and input.shape[lead + i] != 1
-    )
+    dims = backend.broadcast_dims(tuple(input.shape), shape)
     if lead and not _grad_enabled[0] and len(dims) == lead:
         # Only leading dimensions go (a bias's gradient): one reduction, an array of its own.
         return SumDim.apply(input, dim=dims, keepdim=False)
