@@ -1231,12 +1231,7 @@ class NllLoss(Op):
             backend.setitem(out, (rows, safe), vals)
             if single:
                 return const(xp.reshape(out, tuple(x.shape)))
-            producer = ctx.next_functions[0][0]
-            if type(producer) is _LOG_SOFTMAX and producer.dim == 1 and not ctx._post_hooks:
-                # Tell log_softmax's backward (cross_entropy) where the few values are;
-                # it uses them only if the gradient it gets is still this very array.
-                producer._one_hot = (out, rows, safe, vals)
-            return const(out)
+            return _one_hot_gradient(ctx, out, rows, safe, vals)
         pick, w_t = _nll_parts(xp, data, target, weight, ignore_index=ctx.ignore_index)
         coef = -xp.where(pick, xp.expand_dims(w_t, axis=1), xp.zeros_like(data))
         if ctx.reduction == 1:
@@ -1254,10 +1249,19 @@ def _nll_backward_every_target(ctx: Any, g: Tensor) -> Tensor:
     out, rows, vals = backend.nll_every_target_grad(
         data.shape, data.dtype, target, g._data, ctx.reduction
     )
+    return _one_hot_gradient(ctx, out, rows, target, vals)
+
+
+def _one_hot_gradient(ctx: Any, out: Any, rows: Any, cols: Any, vals: Any) -> Tensor:
+    """Return nll_loss's plain input gradient ``out`` (``vals`` at ``(rows, cols)``, else 0).
+
+    When the input came from log_softmax over dim 1 (cross_entropy), tell that node where
+    the few values are; its backward uses them only if the gradient it gets is still this
+    very array.
+    """
     producer = ctx.next_functions[0][0]
     if type(producer) is _LOG_SOFTMAX and producer.dim == 1 and not ctx._post_hooks:
-        # See the general path: log_softmax's backward may use where the values are.
-        producer._one_hot = (out, rows, target, vals)
+        producer._one_hot = (out, rows, cols, vals)
     return const(out)
 
 
