@@ -638,6 +638,11 @@ class OpNode(Node, FunctionCtx):
         return result if isinstance(result, tuple) else (result,)
 
 
+def _not_implemented_name(self: OpNode) -> str:
+    """Return PyTorch's C++ name of a node without a derivative."""
+    return "torch::autograd::NotImplemented"
+
+
 class Op(Function):
     """Base of gradviz's built-in ops (see the module docstring).
 
@@ -675,11 +680,14 @@ class Op(Function):
         super().__init_subclass__(**kwargs)
         cls._save_plan = _save_plan(cls)
         if cls.node:
-            node_cls = type(
-                cls.node,
-                (OpNode,),
-                {"_op": cls, "attrs": cls.__dict__.get("attrs", getattr(cls, "attrs", ()))},
-            )
+            namespace: dict[str, Any] = {
+                "_op": cls,
+                "attrs": cls.__dict__.get("attrs", getattr(cls, "attrs", ())),
+            }
+            if cls.node == "NotImplemented":
+                # PyTorch gives a node without a derivative its C++ name, as AccumulateGrad.
+                namespace["name"] = _not_implemented_name
+            node_cls = type(cls.node, (OpNode,), namespace)
             node_cls.__module__ = "gradviz.engine.nodes"
             cls._node_cls = node_cls  # type: ignore[assignment]
 

@@ -729,14 +729,6 @@ class _BincountWeights(Op):
         raise RuntimeError("derivative for aten::bincount is not implemented")
 
 
-def _not_implemented_name(self: Any) -> str:
-    """PyTorch's C++ name of the node: ``torch::autograd::NotImplemented``."""
-    return "torch::autograd::NotImplemented"
-
-
-_BincountWeights._node_cls.name = _not_implemented_name  # type: ignore[method-assign]
-
-
 @register("bincount")
 def bincount(input: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:  # noqa: A002
     """Count the occurrences of each value in a 1-D tensor of non-negative integers.

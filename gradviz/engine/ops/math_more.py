@@ -420,14 +420,6 @@ class Heaviside(Op):
         raise RuntimeError("derivative for aten::heaviside is not implemented")
 
 
-def _not_implemented_name(self: Any) -> str:
-    """PyTorch's C++ name of the node: ``torch::autograd::NotImplemented``."""
-    return "torch::autograd::NotImplemented"
-
-
-Heaviside._node_cls.name = _not_implemented_name  # type: ignore[method-assign]
-
-
 @register("heaviside")
 def heaviside(input: Tensor, values: Tensor) -> Tensor:  # noqa: A002 - PyTorch's argument name
     """Return the Heaviside step of ``input``, ``values`` where ``input`` is 0.

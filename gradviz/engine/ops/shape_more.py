@@ -1535,13 +1535,6 @@ class _ScatterReduceNoGrad(Op):
         raise RuntimeError("derivative for aten::scatter is not implemented")
 
 
-def _not_implemented_name(self: Any) -> str:
-    """PyTorch's C++ name of the node: ``torch::autograd::NotImplemented``."""
-    return "torch::autograd::NotImplemented"
-
-
-_ScatterReduceNoGrad._node_cls.name = _not_implemented_name  # type: ignore[method-assign]
-
 _SCATTER_REDUCE = {"add": "sum", "multiply": "prod"}
 
 
