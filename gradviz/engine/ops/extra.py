@@ -35,7 +35,6 @@ from typing import Any, ClassVar
 from gradviz.engine import backend
 from gradviz.engine.dtypes import float64, is_bool, is_floating, native, result_type
 from gradviz.engine.function import infer_size
-from gradviz.engine.grad_mode import _grad_enabled
 from gradviz.engine.ops import linalg as L  # noqa: N812 - short module aliases
 from gradviz.engine.ops import pointwise as P  # noqa: N812
 from gradviz.engine.ops import shape as S  # noqa: N812
@@ -1365,19 +1364,6 @@ def _contract(
     return S.reshape(product, shape), batch + a_only + b_only
 
 
-def _diagonal(t: Tensor, dim1: int, dim2: int) -> Tensor:
-    """Return ``diagonal(t, 0, dim1, dim2)``; without a graph, straight from the array."""
-    # NOTE: shape.Diagonal's kernel reads back what it stored on ctx, which the no-graph
-    # ctx drops, so it only runs when a node is recorded.
-    if t.requires_grad and _grad_enabled[0]:
-        return S.diagonal(t, 0, dim1, dim2)
-    a = t._data
-    xp = backend.namespace(a)
-    order = tuple(i for i in range(a.ndim) if i not in (dim1, dim2)) + (dim1, dim2)
-    rows = backend.arange(a, a.shape[dim1])
-    return const(backend.getitem(xp.permute_dims(a, order), (Ellipsis, rows, rows)))
-
-
 def _diagonals(t: Tensor, labels: list[Any], op: int) -> tuple[Tensor, list[Any]]:
     """Take the diagonal over every label repeated within one operand ('ii->i')."""
     while True:
@@ -1390,7 +1376,7 @@ def _diagonals(t: Tensor, labels: list[Any], op: int) -> tuple[Tensor, list[Any]
                         f"einsum(): subscript {lab} is repeated for operand {op} but the sizes "
                         f"don't match, {t.shape[j]} != {t.shape[first]}"
                     )
-                t = _diagonal(t, first, j)
+                t = S.diagonal(t, 0, first, j)
                 labels = [x for k, x in enumerate(labels) if k not in (first, j)] + [lab]
                 break
             seen[lab] = j
