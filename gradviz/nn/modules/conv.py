@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from gradviz.engine.creation import empty
+from gradviz.engine.ops.nn_more import conv_transpose_output_size
 from gradviz.engine.tensor import Tensor
 from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
 from gradviz.nn import functional_more as _more_F  # noqa: N812
@@ -283,11 +284,18 @@ class _ConvTransposeNd(_ConvNd):
                 f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} "
                 f"or {non_spatial + n} elements (got {len(output_size)})"
             )
+        # NOTE: a string padding ('same', 'valid') goes into the formula as in PyTorch and
+        # fails there with PyTorch's TypeError (int - str); hence Any.
+        padding: Any = self.padding
         min_sizes = [
-            (input.size(d + non_spatial) - 1) * self.stride[d]
-            - 2 * self.padding[d]
-            + self.dilation[d] * (self.kernel_size[d] - 1)
-            + 1
+            conv_transpose_output_size(
+                input.size(d + non_spatial),
+                self.kernel_size[d],
+                self.stride[d],
+                padding[d],
+                0,
+                self.dilation[d],
+            )
             for d in range(n)
         ]
         max_sizes = [m + s - 1 for m, s in zip(min_sizes, self.stride, strict=True)]
