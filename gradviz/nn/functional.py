@@ -25,6 +25,7 @@ import numpy as np
 
 from gradviz.engine import backend
 from gradviz.engine import creation as _creation
+from gradviz.engine import dtypes as _dt
 from gradviz.engine.dtypes import get_default_dtype
 from gradviz.engine.function import _type_name, infer_size
 from gradviz.engine.grad_mode import no_grad
@@ -2071,23 +2072,17 @@ def scaled_dot_product_attention(
         )
     length, source = query.shape[-2], key.shape[-2]
     factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
-    bias = None
+    bias = attn_mask
     if is_causal:
-        keep = _S.tril(_creation.ones(length, source, dtype=_bool_dtype()))
+        bias = _S.tril(_creation.ones(length, source, dtype=_dt.bool, device=query.device))
+    if bias is not None and bias.dtype is _dt.bool:
+        # NOTE: the masks are made on the query's device: on a GPU (or the strict stand-in)
+        # a host mask could not be added to the scores.
         bias = _P.masked_fill(
-            _creation.zeros(length, source, dtype=query.dtype),
-            _P.logical_not(keep),
+            _creation.zeros(tuple(bias.shape), dtype=query.dtype, device=query.device),
+            _P.logical_not(bias),
             float("-inf"),
         )
-    elif attn_mask is not None:
-        if attn_mask.dtype.name == "bool":
-            bias = _P.masked_fill(
-                _creation.zeros(tuple(attn_mask.shape), dtype=query.dtype),
-                _P.logical_not(attn_mask),
-                float("-inf"),
-            )
-        else:
-            bias = attn_mask
     if enable_gqa:
         key = _repeat_heads(key, query.shape[-3] // key.shape[-3])
         value = _repeat_heads(value, query.shape[-3] // value.shape[-3])
@@ -2098,12 +2093,6 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, training=True)
     return _L.matmul(weights, value)
-
-
-def _bool_dtype() -> Any:
-    from gradviz.engine.dtypes import bool as bool_  # noqa: PLC0415 - `bool` is a builtin here
-
-    return bool_
 
 
 def _repeat_heads(x: Tensor, groups: int) -> Tensor:

@@ -83,3 +83,41 @@ def test_gradcheck() -> None:
         lambda q, k, v: gradviz.nn.functional.scaled_dot_product_attention(q, k, v),
         (q, k, v),
     )
+
+
+ON_QUERY_DEVICE: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "causal": lambda q, k, v: gradviz.nn.functional.scaled_dot_product_attention(
+        q, k, v, is_causal=True
+    ),
+    "bool mask": lambda q, k, v: gradviz.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=gradviz.tensor(BOOL_MASK, device=q.device)
+    ),
+    "float mask": lambda q, k, v: gradviz.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=gradviz.tensor(FLOAT_MASK, device=q.device)
+    ),
+    "grouped query": lambda q, k, v: gradviz.nn.functional.scaled_dot_product_attention(
+        q, k[:, :1], v[:, :1], enable_gqa=True
+    ),
+}
+
+
+def _run_on(device: str, name: str) -> tuple[Any, list[Any], list[Any]]:
+    q, k, v = (gradviz.tensor(a, requires_grad=True, device=device) for a in (Q, K, V))
+    out = ON_QUERY_DEVICE[name](q, k, v)
+    out.backward(gradviz.ones_like(out))
+    grads = [x.grad for x in (q, k, v) if x.grad is not None]
+    devices = [out.device] + [g.device for g in grads]
+    return out.detach().cpu().numpy(), [g.cpu().numpy() for g in grads], devices
+
+
+@pytest.mark.parametrize("name", sorted(ON_QUERY_DEVICE))
+def test_masks_are_made_on_the_query_device(name: str) -> None:
+    """On the strict stand-in device (no host arrays allowed) every result stays there."""
+    pytest.importorskip("array_api_strict")
+    got, got_grads, devices = _run_on("strict:0", name)
+    want, want_grads, _ = _run_on("cpu", name)
+    assert all(d == gradviz.device("strict:0") for d in devices), devices
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert len(got_grads) == len(want_grads) == 3
+    for g, w in zip(got_grads, want_grads, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
