@@ -17,6 +17,7 @@ from gradviz.engine.tensor import Tensor, _make
 __all__ = [
     "Op",
     "Tensor",
+    "check_tensor",
     "register",
     "REGISTRY",
     "METHODS",
@@ -79,9 +80,20 @@ def norm_dims(dim: Any, ndim: int) -> tuple[int, ...]:
     return tuple(axes) if ndim else ()
 
 
-def check_tensor(fn: str, name: str, x: Any) -> None:
-    """Raise PyTorch's TypeError when ``x`` is not a Tensor."""
+def check_tensor(fn: str, name: str, position: int, x: Any) -> None:
+    """Raise PyTorch's TypeError when argument ``name`` of ``fn`` is not a Tensor.
+
+    Args:
+        fn: the op's name in the message (``"maximum"``).
+        name: the argument's name in PyTorch's signature (``"other"``).
+        position: the argument's 1-based position in that signature.
+        x: the value passed.
+
+    Raises:
+        TypeError: ``x`` is not a Tensor.
+    """
     if not isinstance(x, Tensor):
         raise TypeError(
-            f"{fn}(): argument '{name}' (position 1) must be Tensor, not {type(x).__name__}"
+            f"{fn}(): argument '{name}' (position {position}) must be Tensor, "
+            f"not {type(x).__name__}"
         )

@@ -38,7 +38,7 @@ from gradviz.engine.function import infer_size
 from gradviz.engine.ops import linalg as L  # noqa: N812 - short module aliases
 from gradviz.engine.ops import pointwise as P  # noqa: N812
 from gradviz.engine.ops import shape as S  # noqa: N812
-from gradviz.engine.ops._base import Op, Tensor, const, norm_dim, register
+from gradviz.engine.ops._base import Op, Tensor, check_tensor, const, norm_dim, register
 
 __all__ = [
     "KthvalueResult",
@@ -769,13 +769,6 @@ def bincount(input: Tensor, weights: Any = None, minlength: int = 0) -> Tensor: 
 # ---------------------------------------------------------------------------- comparisons
 
 
-def _check_other(fn: str, other: Any) -> None:
-    if not isinstance(other, Tensor):
-        raise TypeError(
-            f"{fn}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
-        )
-
-
 @register("isclose")
 def isclose(
     input: Tensor,  # noqa: A002 - PyTorch's argument name
@@ -804,7 +797,7 @@ def isclose(
         RuntimeError: the dtypes differ, a tolerance is negative, or the shapes do not
             broadcast.
     """
-    _check_other("isclose", other)
+    check_tensor("isclose", "other", 2, other)
     if input.dtype != other.dtype:
         raise RuntimeError(f"{input.dtype.scalar_name} did not match {other.dtype.scalar_name}")
     if rtol < 0:
@@ -847,7 +840,7 @@ def allclose(
         TypeError: ``other`` is not a Tensor.
         RuntimeError: as ``isclose``.
     """
-    _check_other("allclose", other)
+    check_tensor("allclose", "other", 2, other)
     close = isclose(input, other, rtol, atol, equal_nan)._data
     return bool(backend.namespace(close).all(close))
 
@@ -864,7 +857,7 @@ def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002 - PyTorch's argum
     Raises:
         TypeError: ``other`` is not a Tensor.
     """
-    _check_other("equal", other)
+    check_tensor("equal", "other", 2, other)
     if tuple(input.shape) != tuple(other.shape):
         return False
     a, b = input._data, other._data

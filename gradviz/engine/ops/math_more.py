@@ -44,7 +44,15 @@ from gradviz.engine.dtypes import (
 from gradviz.engine.ops import pointwise as P  # noqa: N812 - short module aliases
 from gradviz.engine.ops import reduction as R  # noqa: N812
 from gradviz.engine.ops import shape as S  # noqa: N812
-from gradviz.engine.ops._base import Op, Tensor, const, norm_dim, norm_dims, register
+from gradviz.engine.ops._base import (
+    Op,
+    Tensor,
+    check_tensor,
+    const,
+    norm_dim,
+    norm_dims,
+    register,
+)
 
 __all__ = [
     "AminmaxResult",
@@ -114,14 +122,6 @@ _LN2 = math.log(2.0)
 # ---------------------------------------------------------------------------- argument checks
 
 
-def _check_other(fn: str, other: Any, name: str = "other") -> None:
-    """Raise PyTorch's TypeError when the second argument of a tensor-only op is not a Tensor."""
-    if not isinstance(other, Tensor):
-        raise TypeError(
-            f"{fn}(): argument '{name}' (position 2) must be Tensor, not {type(other).__name__}"
-        )
-
-
 def _float_only(kernel: str, *xs: Any) -> None:
     """Raise PyTorch's NotImplementedError when the ops' common dtype is not floating."""
     want = result_type(*xs)
@@ -166,7 +166,7 @@ def atan2(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002 - PyTorch's arg
     Raises:
         TypeError: ``other`` is not a Tensor (PyTorch's message).
     """
-    _check_other("atan2", other)
+    check_tensor("atan2", "other", 2, other)
     return Atan2.apply(input, other)
 
 
@@ -197,7 +197,7 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002 - PyTorch's arg
         TypeError: ``other`` is not a Tensor.
         NotImplementedError: both are integer or bool tensors (PyTorch's message).
     """
-    _check_other("hypot", other)
+    check_tensor("hypot", "other", 2, other)
     _float_only("hypot_cpu", input, other)
     return Hypot.apply(input, other)
 
@@ -252,7 +252,7 @@ def fmax(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002 - PyTorch's argu
     Raises:
         TypeError: ``other`` is not a Tensor.
     """
-    _check_other("fmax", other)
+    check_tensor("fmax", "other", 2, other)
     return Fmax.apply(input, other)
 
 
@@ -263,7 +263,7 @@ def fmin(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002 - PyTorch's argu
     Raises:
         TypeError: ``other`` is not a Tensor.
     """
-    _check_other("fmin", other)
+    check_tensor("fmin", "other", 2, other)
     return Fmin.apply(input, other)
 
 
@@ -383,7 +383,7 @@ def logaddexp(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002 - PyTorch's
         TypeError: ``other`` is not a Tensor.
         NotImplementedError: both are integer or bool tensors (PyTorch's message).
     """
-    _check_other("logaddexp", other)
+    check_tensor("logaddexp", "other", 2, other)
     _float_only("logaddexp_cpu", input, other)
     return Logaddexp.apply(input, other)
 
@@ -396,7 +396,7 @@ def logaddexp2(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002 - PyTorch'
         TypeError: ``other`` is not a Tensor.
         NotImplementedError: both are integer or bool tensors (PyTorch's message).
     """
-    _check_other("logaddexp2", other)
+    check_tensor("logaddexp2", "other", 2, other)
     _float_only("logaddexp2_cpu", input, other)
     return Logaddexp2.apply(input, other)
 
@@ -431,7 +431,7 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:  # noqa: A002 - PyTorch'
         TypeError: ``values`` is not a Tensor.
         RuntimeError: the two tensors have different dtypes (PyTorch's message).
     """
-    _check_other("heaviside", values, "values")
+    check_tensor("heaviside", "values", 2, values)
     if input._data.dtype != values._data.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return Heaviside.apply(input, values)

@@ -14,7 +14,7 @@ from gradviz.engine import backend
 from gradviz.engine.dtypes import is_bool, is_floating, native, result_type
 from gradviz.engine.function import infer_size
 from gradviz.engine.grad_mode import _grad_enabled
-from gradviz.engine.ops._base import Op, Tensor, const, register
+from gradviz.engine.ops._base import Op, Tensor, check_tensor, const, register
 
 __all__ = [
     "abs",
@@ -1100,22 +1100,15 @@ def _minmax_backward(ctx: Any, g: Tensor, wins: Any) -> tuple[Any, Any]:
 @register("maximum")
 def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """Return the elementwise maximum of two tensors."""
-    _check_tensor_other("maximum", other)
+    check_tensor("maximum", "other", 2, other)
     return Maximum.apply(input, other)
 
 
 @register("minimum")
 def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """Return the elementwise minimum of two tensors."""
-    _check_tensor_other("minimum", other)
+    check_tensor("minimum", "other", 2, other)
     return Minimum.apply(input, other)
-
-
-def _check_tensor_other(name: str, other: Any) -> None:
-    if not isinstance(other, Tensor):
-        raise TypeError(
-            f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
-        )
 
 
 class Where(Op):
