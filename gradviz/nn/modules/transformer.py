@@ -59,6 +59,19 @@ def _causal_mask(tgt_len: int, src_len: int, like: Tensor) -> Tensor:
     )
 
 
+def _get_activation_fn(activation: str) -> Callable[[Tensor], Tensor]:
+    """Return ``F.relu`` or ``F.gelu`` for ``"relu"`` or ``"gelu"``.
+
+    Raises:
+        RuntimeError: ``activation`` is any other string (PyTorch's type and wording).
+    """
+    if activation == "relu":
+        return F.relu
+    if activation == "gelu":
+        return F.gelu
+    raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+
+
 class MultiheadAttention(Module):
     """Attend from queries to keys/values with ``num_heads`` parallel heads.
 
@@ -341,12 +354,7 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         if isinstance(activation, str):
-            if activation == "relu":
-                activation = F.relu
-            elif activation == "gelu":
-                activation = F.gelu
-            else:
-                raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+            activation = _get_activation_fn(activation)
         if activation is F.relu or isinstance(activation, ReLU):
             self.activation_relu_or_gelu = 1
         elif activation is F.gelu or isinstance(activation, GELU):

@@ -39,6 +39,7 @@ from gradviz.nn.modules.transformer import (
     MultiheadAttention,
     TransformerEncoderLayer,
     _canonical_mask,
+    _get_activation_fn,
 )
 
 __all__ = ["TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
@@ -72,19 +73,6 @@ def _detect_is_causal_mask(mask: Tensor | None, is_causal: bool | None, size: in
 def _get_clones(module: Module, n: int) -> ModuleList:
     """Return a ``ModuleList`` of ``n`` independent deep copies of ``module``."""
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
-
-
-def _get_activation_fn(activation: str) -> Callable[[Tensor], Tensor]:
-    """Return ``F.relu`` or ``F.gelu`` for ``"relu"`` or ``"gelu"``.
-
-    Raises:
-        RuntimeError: ``activation`` is any other string (PyTorch's type and wording).
-    """
-    if activation == "relu":
-        return F.relu
-    if activation == "gelu":
-        return F.gelu
-    raise RuntimeError(f"activation should be relu/gelu, not {activation}")
 
 
 def _why_not_nested(encoder_layer: Module) -> str:
