@@ -1,9 +1,10 @@
 """Tensor creation: ``tensor``, ``zeros``, ``randn``, ``arange``, ... and the random generator.
 
-Random numbers come from one NumPy ``Generator`` seeded by :func:`manual_seed` (a fixed
-default seed makes programs reproducible). They are drawn on the host and moved to the
-requested device, so the same seed gives the same numbers on every device. They are
-not PyTorch's numbers: code that must match PyTorch exactly should copy values across.
+Random numbers come from the ``generator=`` given, else from the process-wide
+:class:`Generator` that :func:`manual_seed` seeds and returns (a fixed default seed makes
+programs reproducible). They are drawn on the host and moved to the requested device, so
+the same seed gives the same numbers on every device. They are not PyTorch's numbers:
+code that must match PyTorch exactly should copy values across.
 """
 
 from __future__ import annotations
@@ -51,37 +52,6 @@ __all__ = [
 ]
 
 _DEFAULT_SEED = 67280421310721  # PyTorch's default CPU seed, for familiarity
-_rng: list[Any] = [None, _DEFAULT_SEED]
-
-
-def _random() -> np.random.Generator:
-    """Return the process-wide random generator."""
-    if _rng[0] is None:
-        _rng[0] = np.random.default_rng(_rng[1])
-    return _rng[0]
-
-
-def manual_seed(seed: int) -> Any:
-    """Seed the random generator so random tensors repeat from run to run.
-
-    Example:
-        >>> import gradviz
-        >>> _ = gradviz.manual_seed(0); a = gradviz.rand(2)
-        >>> _ = gradviz.manual_seed(0); bool((a == gradviz.rand(2)).all())
-        True
-    """
-    seed = operator.index(seed)
-    _rng[1] = seed
-    _rng[0] = np.random.default_rng(seed & 0xFFFFFFFFFFFFFFFF)
-    return _Generator()
-
-
-class _Generator:
-    """What ``manual_seed`` returns (PyTorch returns its generator)."""
-
-    def initial_seed(self) -> int:
-        """Return the seed last set."""
-        return _rng[1]
 
 
 class Generator:
@@ -135,45 +105,66 @@ class Generator:
         return "<gradviz.Generator object>"
 
 
+# NOTE: made on first use, not at import, so that ``import gradviz`` seeds no NumPy
+# generator it may never need.
+_default_generator: Generator | None = None
+
+
+def _default() -> Generator:
+    """Return the process-wide generator (PyTorch's ``default_generator``)."""
+    global _default_generator
+    if _default_generator is None:
+        _default_generator = Generator()
+    return _default_generator
+
+
 def _rng_of(generator: Any) -> np.random.Generator:
     """Return the NumPy generator behind ``generator=`` (None: the process-wide one).
 
     Raises:
         TypeError: ``generator`` is not a gradviz Generator.
     """
-    if generator is None:
-        return _random()
-    if isinstance(generator, Generator):
-        return generator._rng
-    if isinstance(generator, _Generator):  # what manual_seed returned: the global stream
-        return _random()
-    raise TypeError(
-        f"generator must be a gradviz.Generator, not {type(generator).__name__}. "
-        "Fix: make one with gradviz.Generator().manual_seed(seed)."
-    )
+    if generator is not None and not isinstance(generator, Generator):
+        raise TypeError(
+            f"generator must be a gradviz.Generator, not {type(generator).__name__}. "
+            "Fix: make one with gradviz.Generator().manual_seed(seed)."
+        )
+    return (generator or _default())._rng
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the process-wide generator so random tensors repeat from run to run.
+
+    Returns:
+        The process-wide generator (PyTorch returns its ``default_generator``).
+
+    Example:
+        >>> import gradviz
+        >>> _ = gradviz.manual_seed(0); a = gradviz.rand(2)
+        >>> _ = gradviz.manual_seed(0); bool((a == gradviz.rand(2)).all())
+        True
+    """
+    return _default().manual_seed(seed)
 
 
 def seed() -> int:
-    """Seed the generator from the operating system's entropy and return the seed."""
-    entropy: Any = np.random.SeedSequence().entropy
-    s = int(entropy) & 0xFFFFFFFFFFFFFFFF
-    manual_seed(s)
-    return s
+    """Seed the process-wide generator from the operating system's entropy; return the seed."""
+    return _default().seed()
 
 
 def initial_seed() -> int:
-    """Return the seed last set with :func:`manual_seed`."""
-    return _rng[1]
+    """Return the seed last set with :func:`manual_seed` (or :func:`seed`)."""
+    return _default().initial_seed()
 
 
 def get_rng_state() -> dict[str, Any]:
-    """Return the generator's state (to restore with :func:`set_rng_state`)."""
-    return dict(_random().bit_generator.state)
+    """Return the process-wide generator's state (to restore with :func:`set_rng_state`)."""
+    return _default().get_state()
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore a state returned by :func:`get_rng_state`."""
-    _random().bit_generator.state = state
+    _default().set_state(state)
 
 
 # ---------------------------------------------------------------------------- conversion

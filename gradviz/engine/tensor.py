@@ -681,18 +681,18 @@ class Tensor:
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         """Fill with samples of U(a, b) in place (not recorded in the graph)."""
-        from gradviz.engine.creation import _random  # noqa: PLC0415
+        from gradviz.engine.creation import _rng_of  # noqa: PLC0415
 
         self._check_inplace()
-        self._fill_raw(_random().uniform(a, b, self._data.shape))
+        self._fill_raw(_rng_of(None).uniform(a, b, self._data.shape))
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         """Fill with samples of N(mean, std²) in place (not recorded in the graph)."""
-        from gradviz.engine.creation import _random  # noqa: PLC0415
+        from gradviz.engine.creation import _rng_of  # noqa: PLC0415
 
         self._check_inplace()
-        self._fill_raw(_random().normal(mean, std, self._data.shape))
+        self._fill_raw(_rng_of(None).normal(mean, std, self._data.shape))
         return self
 
     def _fill_raw(self, host: np.ndarray) -> None:

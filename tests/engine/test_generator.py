@@ -50,3 +50,16 @@ def test_without_a_generator_manual_seed_still_rules() -> None:
 def test_a_foreign_generator_is_refused_clearly() -> None:
     with pytest.raises(TypeError, match=r"generator must be a gradviz.Generator, not int"):
         gradviz.rand(2, generator=3)
+
+
+def test_manual_seed_returns_the_process_wide_generator() -> None:
+    g = gradviz.manual_seed(4)
+    assert isinstance(g, gradviz.Generator)
+    assert gradviz.manual_seed(4) is g
+    assert g.initial_seed() == gradviz.initial_seed() == 4
+    a = gradviz.rand(3).tolist()
+    g.manual_seed(4)  # seeding it seeds what functions without generator= draw from
+    assert gradviz.rand(3).tolist() == a
+    g.manual_seed(4)
+    assert gradviz.rand(3, generator=g).tolist() == a
+    assert g.get_state() == gradviz.get_rng_state()
