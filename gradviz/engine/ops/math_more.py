@@ -455,95 +455,50 @@ def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002 - PyTorch's 
 # ---------------------------------------------------------------------------- unary elementwise
 
 
-def _elementwise(
-    names: tuple[str, ...],
-    node: str,
-    kernel: Any,
-    grad: Any,
-    saves: tuple[str, ...] = ("self",),
-    doc: str = "",
-    float_kernel: str = "",
-) -> Any:
-    """Declare a unary float op: ``kernel(xp, a)`` forward, ``grad(g, saved)`` backward.
-
-    ``float_kernel`` names PyTorch's CPU kernel for ops that refuse integer and bool inputs
-    (their NotImplementedError); the others turn those inputs into the default float dtype.
-    """
-
-    def forward(ctx: Any, a: Any) -> Any:
-        return kernel(backend.namespace(a), a)
-
-    def backward(ctx: Any, g: Tensor) -> Any:
-        return grad(g, *ctx.saved_tensors)
-
-    cls: Any = type(
-        node.replace("Backward0", ""),
-        (Op,),
-        {
-            "node": node,
-            "saves": saves,
-            "promotes": "float",
-            "forward": staticmethod(forward),
-            "backward": staticmethod(backward),
-            "__module__": __name__,
-            "__doc__": doc,
-        },
-    )
-
-    def op(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's argument name
-        if float_kernel and not is_floating(input._data.dtype):
-            raise NotImplementedError(
-                f"\"{float_kernel}\" not implemented for '{input.dtype.scalar_name}'"
-            )
-        return cls.apply(input)
-
-    op.__name__ = op.__qualname__ = names[0]
-    op.__doc__ = f"Return ``{names[0]}(input)`` elementwise (``{node}``). {doc}"
-    register(*names)(op)
-    return op
-
-
-asinh = _elementwise(
-    ("asinh", "arcsinh"),
+asinh = P._unary(
+    "asinh",
     "AsinhBackward0",
     lambda xp, a: xp.asinh(a),
     lambda g, a: g * P.rsqrt(a * a + 1),
     doc="d/dx = g / sqrt(x² + 1).",
+    aliases=("arcsinh",),
 )
-acosh = _elementwise(
-    ("acosh", "arccosh"),
+acosh = P._unary(
+    "acosh",
     "AcoshBackward0",
     lambda xp, a: xp.acosh(a),
     lambda g, a: g * P.rsqrt(a * a - 1),
     doc="d/dx = g / sqrt(x² - 1).",
+    aliases=("arccosh",),
 )
-atanh = _elementwise(
-    ("atanh", "arctanh"),
+atanh = P._unary(
+    "atanh",
     "AtanhBackward0",
     lambda xp, a: xp.atanh(a),
     lambda g, a: g / (1 - a * a),
     doc="d/dx = g / (1 - x²).",
+    aliases=("arctanh",),
 )
 _DEG = 0.017453292519943295769236907684886127134428718885417  # pi / 180, PyTorch's constant
 _RAD = 57.295779513082320876798154814105170332405472466564  # 180 / pi
-deg2rad = _elementwise(
-    ("deg2rad",),
+deg2rad = P._unary(
+    "deg2rad",
     "Deg2RadBackward0",
     lambda xp, a: a * _DEG,
     lambda g: g * _DEG,
     saves=(),
     doc="d/dx = g * pi / 180.",
 )
-rad2deg = _elementwise(
-    ("rad2deg",),
+rad2deg = P._unary(
+    "rad2deg",
     "Rad2DegBackward0",
     lambda xp, a: a * _RAD,
     lambda g: g * _RAD,
     saves=(),
     doc="d/dx = g * 180 / pi.",
 )
-frac = _elementwise(
-    ("frac",),
+frac = P._unary(
+    "frac",
     "FracBackward0",
     lambda xp, a: a - xp.trunc(a),
     lambda g: g,
@@ -566,8 +521,8 @@ def _sinc_grad(g: Tensor, a: Tensor) -> Tensor:
     return g * P.where(zero, 0.0, (t * P.cos(t) - P.sin(t)) / (t * safe))
 
 
-sinc = _elementwise(
-    ("sinc",),
+sinc = P._unary(
+    "sinc",
     "SincBackward0",
     _sinc,
     _sinc_grad,
@@ -932,29 +887,29 @@ def _erfinv64(xp: Any, x: Any) -> Any:
     return xp.where(xp.abs(x) == 1, x * math.inf, out)
 
 
-erfc: Any = _elementwise(
-    ("erfc",),
+erfc: Any = P._unary(
+    "erfc",
     "ErfcBackward0",
     lambda xp, a: _in_float64(xp, a, _erfc64),
     lambda g, a: g * P.exp(-(a * a)) * (-2 / _SQRT_PI),
     doc="``1 - erf(x)``. d/dx = -g * 2 / sqrt(pi) * exp(-x²).",
 )
-erfinv: Any = _elementwise(
-    ("erfinv",),
+erfinv: Any = P._unary(
+    "erfinv",
     "ErfinvBackward0",
     lambda xp, a: _in_float64(xp, a, _erfinv64),
     lambda g, a: g * P.exp(erfinv(a) ** 2) * (_SQRT_PI / 2),
     doc="The inverse of ``erf`` on ``[-1, 1]``. d/dx = g * sqrt(pi) / 2 * exp(erfinv(x)²).",
 )
-lgamma: Any = _elementwise(
-    ("lgamma",),
+lgamma: Any = P._unary(
+    "lgamma",
     "LgammaBackward0",
     lambda xp, a: _in_float64(xp, a, _lgamma64),
     lambda g, a: g * digamma(a),
     doc="``log|gamma(x)|`` (+inf at the poles). d/dx = g * digamma(x).",
 )
-digamma: Any = _elementwise(
-    ("digamma",),
+digamma: Any = P._unary(
+    "digamma",
     "DigammaBackward0",
     lambda xp, a: _in_float64(xp, a, _digamma64),
     lambda g, a: g * _polygamma(1, a),

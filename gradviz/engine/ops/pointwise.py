@@ -628,21 +628,26 @@ def _unary(
     saves: tuple[str, ...] = ("self",),
     doc: str = "",
     arithmetic: bool = False,
+    aliases: tuple[str, ...] = (),
+    float_kernel: str = "",
 ) -> Any:
-    """Declare an elementwise float op: ``kernel(xp, a)`` forward, ``grad(g, saved)`` backward.
+    """Declare an elementwise float op: ``kernel(xp, a)`` forward, ``grad(g, *saved)`` backward.
 
     ``arithmetic`` says that ``grad`` uses only Python operators, so in a plain backward it
-    runs directly on the arrays (the same formula, without making Tensors).
+    runs directly on the arrays (the same formula, without making Tensors). ``doc`` (the
+    derivative) is the op class's docstring and ends the function's; ``aliases`` are more
+    public names for the op. ``float_kernel`` names PyTorch's CPU kernel for ops that refuse
+    integer and bool inputs (its NotImplementedError); the others turn those inputs into the
+    default float dtype.
     """
-    slot = saves[0]
 
     def forward(ctx: Any, a: Any) -> Any:
         return kernel(backend.namespace(a), a)
 
     def backward(ctx: Any, g: Tensor) -> Any:
         if arithmetic and not _grad_enabled[0]:
-            return const(grad(g._data, ctx._unpack_array(slot)))
-        return grad(g, ctx.saved_tensors[0])
+            return const(grad(g._data, ctx._unpack_array(saves[0])))
+        return grad(g, *ctx.saved_tensors)
 
     cls: Any = type(
         node.replace("Backward0", ""),
@@ -654,15 +659,20 @@ def _unary(
             "forward": staticmethod(forward),
             "backward": staticmethod(backward),
             "__module__": __name__,
+            "__doc__": doc or None,
         },
     )
 
     def op(input: Tensor) -> Tensor:  # noqa: A002
+        if float_kernel and not is_floating(input._data.dtype):
+            raise NotImplementedError(
+                f"\"{float_kernel}\" not implemented for '{input.dtype.scalar_name}'"
+            )
         return cls.apply(input)
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc or f"Return ``{name}(input)`` elementwise (``{node}``)."
-    register(name)(op)
+    op.__doc__ = f"Return ``{name}(input)`` elementwise (``{node}``)." + (f" {doc}" if doc else "")
+    register(name, *aliases)(op)
     return op
 
 
