@@ -14,11 +14,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from gradviz.engine.creation import empty, ones, zeros
+from gradviz.engine.creation import empty, full, zeros
 from gradviz.engine.ops.linalg import bmm
 from gradviz.engine.ops.pointwise import masked_fill
 from gradviz.engine.ops.reduction import mean, softmax
-from gradviz.engine.ops.shape import cat, transpose
+from gradviz.engine.ops.shape import cat, transpose, triu
 from gradviz.engine.tensor import Tensor
 from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
 from gradviz.nn import init
@@ -51,12 +51,12 @@ def _canonical_mask(mask: Tensor | None, name: str, dtype: Any) -> Tensor | None
     return masked_fill(zeros(*mask.shape, dtype=dtype, device=mask.device), mask, -math.inf)
 
 
-def _causal_mask(tgt_len: int, src_len: int, like: Tensor) -> Tensor:
-    """Return the (L, S) additive mask that hides keys after each query (top-left aligned)."""
-    allowed = ones(tgt_len, src_len, device=like.device).tril()
-    return masked_fill(
-        zeros(tgt_len, src_len, dtype=like.dtype, device=like.device), allowed == 0, -math.inf
-    )
+def _causal_mask(tgt_len: int, src_len: int, device: Any = None, dtype: Any = None) -> Tensor:
+    """Return the (L, S) additive mask that hides keys after each query (top-left aligned).
+
+    ``-inf`` above the diagonal, 0 elsewhere; ``dtype`` None means the default float dtype.
+    """
+    return triu(full((tgt_len, src_len), -math.inf, dtype=dtype, device=device), 1)
 
 
 def _get_activation_fn(activation: str) -> Callable[[Tensor], Tensor]:
@@ -233,7 +233,7 @@ class MultiheadAttention(Module):
                 "module method `generate_square_subsequent_mask` to create this mask."
             )
         if is_causal and key_padding_mask is None and not need_weights:
-            attn_mask = _causal_mask(tgt_len, src_len, query)
+            attn_mask = _causal_mask(tgt_len, src_len, device=query.device, dtype=query.dtype)
         else:
             attn_mask = _canonical_mask(attn_mask, "attn_mask", query.dtype)
 

@@ -19,14 +19,11 @@ kept, so code written for PyTorch behaves the same.
 from __future__ import annotations
 
 import copy
-import math
 import warnings
 from collections.abc import Callable
 from typing import Any
 
-from gradviz.engine.creation import full
 from gradviz.engine.ops.reduction import all as all_
-from gradviz.engine.ops.shape import triu
 from gradviz.engine.tensor import Tensor
 from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
 from gradviz.nn import init
@@ -39,15 +36,11 @@ from gradviz.nn.modules.transformer import (
     MultiheadAttention,
     TransformerEncoderLayer,
     _canonical_mask,
+    _causal_mask,
     _get_activation_fn,
 )
 
 __all__ = ["TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
-
-
-def _generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
-    """Return the ``(sz, sz)`` float mask with ``-inf`` above the diagonal and 0 elsewhere."""
-    return triu(full((sz, sz), -math.inf, dtype=dtype, device=device), 1)
 
 
 def _get_seq_len(src: Tensor, batch_first: bool) -> int:
@@ -62,7 +55,7 @@ def _detect_is_causal_mask(mask: Tensor | None, is_causal: bool | None, size: in
     make_causal = is_causal is True
     if is_causal is None and mask is not None:
         sz = size if size is not None else int(mask.shape[-2])
-        causal = _generate_square_subsequent_mask(sz, device=mask.device, dtype=mask.dtype)
+        causal = _causal_mask(sz, sz, device=mask.device, dtype=mask.dtype)
         if tuple(mask.shape) == tuple(causal.shape):
             make_causal = bool(all_(mask == causal))
         else:
@@ -582,7 +575,7 @@ class Transformer(Module):
                     [0., 0., -inf],
                     [0., 0., 0.]])
         """
-        return _generate_square_subsequent_mask(sz, device=device, dtype=dtype)
+        return _causal_mask(sz, sz, device=device, dtype=dtype)
 
     def _reset_parameters(self) -> None:
         for p in self.parameters():
