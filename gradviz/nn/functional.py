@@ -35,6 +35,7 @@ from gradviz.engine.ops import nn as _nn
 from gradviz.engine.ops import pointwise as _P  # noqa: N812
 from gradviz.engine.ops import reduction as _R  # noqa: N812
 from gradviz.engine.ops import shape as _S  # noqa: N812
+from gradviz.engine.ops import shape_more as _shape_more
 from gradviz.engine.ops._base import const as _const
 from gradviz.engine.ops._base import norm_dim as _norm_dim
 from gradviz.engine.ops._base import norm_dims as _norm_dims
@@ -2084,8 +2085,7 @@ def scaled_dot_product_attention(
             float("-inf"),
         )
     if enable_gqa:
-        key = _repeat_heads(key, query.shape[-3] // key.shape[-3])
-        value = _repeat_heads(value, query.shape[-3] // value.shape[-3])
+        key, value = _repeat_heads(query, key, value)
     scores = _L.matmul(query, _S.transpose(key, -2, -1)) * factor
     if bias is not None:
         scores = scores + bias
@@ -2095,13 +2095,20 @@ def scaled_dot_product_attention(
     return _L.matmul(weights, value)
 
 
-def _repeat_heads(x: Tensor, groups: int) -> Tensor:
-    """Repeat each head (dim -3) ``groups`` times in a row (``repeat_interleave``)."""
-    if groups == 1:
-        return x
-    shape = tuple(x.shape)
-    wide = _S.expand(_S.unsqueeze(x, -3), shape[:-2] + (groups,) + shape[-2:])
-    return _S.reshape(wide, shape[:-3] + (shape[-3] * groups,) + shape[-2:])
+def _repeat_heads(query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
+    """Repeat each key and value head (dim -3) to the query's heads, as PyTorch's math attention.
+
+    Like PyTorch, both are left alone when all three have as many heads, and otherwise both
+    go through ``repeat_interleave`` (one of them maybe once): ``ViewBackward0(
+    CloneBackward0(ExpandBackward0(UnsqueezeBackward0(...))))``.
+    """
+    heads = query.shape[-3]
+    if key.shape[-3] == heads and value.shape[-3] == heads:
+        return key, value
+    return (
+        _shape_more.repeat_interleave(key, heads // key.shape[-3], dim=-3),
+        _shape_more.repeat_interleave(value, heads // value.shape[-3], dim=-3),
+    )
 
 
 def _safe_softmax(scores: Tensor) -> Tensor:

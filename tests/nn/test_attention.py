@@ -121,3 +121,45 @@ def test_masks_are_made_on_the_query_device(name: str) -> None:
     assert len(got_grads) == len(want_grads) == 3
     for g, w in zip(got_grads, want_grads, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+def _paths_to(root: Any, leaf: Any) -> list[list[str]]:
+    """Every path of node names from ``root`` down to ``leaf``'s AccumulateGrad."""
+    found: list[list[str]] = []
+    stack = [(root, [root.name()])]
+    while stack:
+        node, trail = stack.pop()
+        if getattr(node, "variable", None) is leaf:
+            found.append(trail)
+        for child, _ in node.next_functions:
+            if child is not None:
+                stack.append((child, [*trail, child.name()]))
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    "heads", [(4, 1, 1), (4, 2, 2), (4, 4, 2), (3, 3, 3)], ids=lambda h: "q{}-k{}-v{}".format(*h)
+)
+def test_grouped_query_key_and_value_graphs_match_torch(
+    torch: Any, heads: tuple[int, int, int]
+) -> None:
+    """Key and value heads are repeated with ``repeat_interleave``, as PyTorch's math path.
+
+    PyTorch repeats both once one of them has fewer heads than the query (so q4-k4-v2
+    repeats the key once), and neither when all have as many. The value's whole path is
+    compared; the key's from its transpose down, as PyTorch scales the key before
+    ``matmul`` where gradviz scales the product.
+    """
+    rng = np.random.default_rng(1)
+    sizes = zip(heads, (4, 5, 5), (8, 8, 6), strict=True)  # (heads, length, features)
+    arrays = [rng.standard_normal((2, h, n, e)) for h, n, e in sizes]
+    results = []
+    for lib in (torch, gradviz):
+        q, k, v = (lib.tensor(a, requires_grad=True) for a in arrays)
+        out = lib.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+        key_paths = _paths_to(out.grad_fn, k)
+        value_paths = _paths_to(out.grad_fn, v)
+        assert len(key_paths) == len(value_paths) == 1
+        key_path = key_paths[0]
+        results.append((key_path[key_path.index("TransposeBackward0") :], value_paths[0]))
+    assert results[1] == results[0]
