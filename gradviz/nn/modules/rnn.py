@@ -384,13 +384,7 @@ class RNNBase(Module):
                     f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor"
                 )
         else:
-            hx = zeros(
-                self.num_layers * (2 if self.bidirectional else 1),
-                x.size(0) if self.batch_first else x.size(1),
-                self.hidden_size,
-                dtype=x.dtype,
-                device=x.device,
-            )
+            hx = zeros(*self.get_expected_hidden_size(x), dtype=x.dtype, device=x.device)
         self.check_forward_args(x, hx)
         output, finals = self._recur(x, list(unbind(hx, 0)))
         if self.batch_first:
@@ -713,13 +707,9 @@ class LSTM(RNNBase):
                 wrong, or the sequence is empty.
         """
         x, is_batched, batch_dim = self._prepare(input, "LSTM")
-        num_directions = 2 if self.bidirectional else 1
         if hx is None:
-            batch = x.size(0) if self.batch_first else x.size(1)
-            real_hidden_size = self.proj_size if self.proj_size > 0 else self.hidden_size
-            kw: dict[str, Any] = {"dtype": x.dtype, "device": x.device}
-            h0 = zeros(self.num_layers * num_directions, batch, real_hidden_size, **kw)
-            c0 = zeros(self.num_layers * num_directions, batch, self.hidden_size, **kw)
+            h0 = zeros(*self.get_expected_hidden_size(x), dtype=x.dtype, device=x.device)
+            c0 = zeros(*self.get_expected_cell_size(x), dtype=x.dtype, device=x.device)
         else:
             h0, c0 = hx
             if is_batched:
