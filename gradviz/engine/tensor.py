@@ -679,20 +679,40 @@ class Tensor:
         """Copy ``src`` (broadcast) into this tensor in place (``CopyBackwards``)."""
         return self._inplace(ops._copy, src)
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        """Fill with samples of U(a, b) in place (not recorded in the graph)."""
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with samples of U(a, b) in place (not recorded in the graph).
+
+        Args:
+            a: the lower bound.
+            b: the upper bound.
+            generator: the :class:`~gradviz.Generator` to draw from (None: the
+                process-wide one).
+
+        Raises:
+            TypeError: ``generator`` is not a gradviz Generator.
+        """
         from gradviz.engine.creation import _rng_of  # noqa: PLC0415
 
         self._check_inplace()
-        self._fill_raw(_rng_of(None).uniform(a, b, self._data.shape))
+        self._fill_raw(_rng_of(generator).uniform(a, b, self._data.shape))
         return self
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        """Fill with samples of N(mean, std²) in place (not recorded in the graph)."""
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with samples of N(mean, std²) in place (not recorded in the graph).
+
+        Args:
+            mean: the mean.
+            std: the standard deviation.
+            generator: the :class:`~gradviz.Generator` to draw from (None: the
+                process-wide one).
+
+        Raises:
+            TypeError: ``generator`` is not a gradviz Generator.
+        """
         from gradviz.engine.creation import _rng_of  # noqa: PLC0415
 
         self._check_inplace()
-        self._fill_raw(_rng_of(None).normal(mean, std, self._data.shape))
+        self._fill_raw(_rng_of(generator).normal(mean, std, self._data.shape))
         return self
 
     def _fill_raw(self, host: np.ndarray) -> None:

@@ -1,8 +1,9 @@
 """Parameter initialisation, as ``torch.nn.init``.
 
 Every function fills its tensor in place under ``no_grad`` (so it works on Parameters)
-and returns it. Random values come from gradviz's generator (``gradviz.manual_seed``);
-they are not PyTorch's numbers, so code that must match PyTorch copies weights across.
+and returns it. Random values come from the ``generator=`` given, else from the
+process-wide generator (``gradviz.manual_seed``); they are not PyTorch's numbers, so code
+that must match PyTorch copies weights across.
 """
 
 from __future__ import annotations
@@ -107,10 +108,10 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = No
         tensor: the tensor to fill.
         a: the lower bound.
         b: the upper bound.
-        generator: accepted for PyTorch compatibility; gradviz's one generator is used.
+        generator: the Generator to draw from (None: the process-wide one).
     """
     with no_grad():
-        return tensor.uniform_(a, b)
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
@@ -120,10 +121,10 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any 
         tensor: the tensor to fill.
         mean: the mean.
         std: the standard deviation.
-        generator: accepted for PyTorch compatibility; gradviz's one generator is used.
+        generator: the Generator to draw from (None: the process-wide one).
     """
     with no_grad():
-        return tensor.normal_(mean, std)
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -147,23 +148,33 @@ def zeros_(tensor: Tensor) -> Tensor:
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot), and return it.
 
+    Args:
+        tensor: the tensor to fill (at least 2 dimensions).
+        gain: the scaling factor.
+        generator: the Generator to draw from (None: the process-wide one).
+
     Raises:
         ValueError: the tensor has fewer than 2 dimensions.
     """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std)
+    return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std, generator)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with N(0, std²), std = gain * sqrt(2 / (fan_in + fan_out)) (Glorot), and return it.
 
+    Args:
+        tensor: the tensor to fill (at least 2 dimensions).
+        gain: the scaling factor.
+        generator: the Generator to draw from (None: the process-wide one).
+
     Raises:
         ValueError: the tensor has fewer than 2 dimensions.
     """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
 def kaiming_uniform_(
@@ -182,7 +193,7 @@ def kaiming_uniform_(
         a: the negative slope of the rectifier that follows (for ``leaky_relu``).
         mode: ``"fan_in"`` (keeps the forward variance) or ``"fan_out"`` (the backward's).
         nonlinearity: the nonlinearity the gain is computed for.
-        generator: accepted for PyTorch compatibility; gradviz's one generator is used.
+        generator: the Generator to draw from (None: the process-wide one).
 
     Raises:
         ValueError: a bad ``mode`` or ``nonlinearity``, or fewer than 2 dimensions.
@@ -194,7 +205,7 @@ def kaiming_uniform_(
     gain = calculate_gain(nonlinearity, a)
     bound = math.sqrt(3.0) * gain / math.sqrt(fan)
     with no_grad():
-        return tensor.uniform_(-bound, bound)
+        return tensor.uniform_(-bound, bound, generator=generator)
 
 
 def kaiming_normal_(
@@ -211,7 +222,7 @@ def kaiming_normal_(
         a: the negative slope of the rectifier that follows (for ``leaky_relu``).
         mode: ``"fan_in"`` or ``"fan_out"``.
         nonlinearity: the nonlinearity the gain is computed for.
-        generator: accepted for PyTorch compatibility; gradviz's one generator is used.
+        generator: the Generator to draw from (None: the process-wide one).
 
     Raises:
         ValueError: a bad ``mode`` or ``nonlinearity``, or fewer than 2 dimensions.
@@ -222,4 +233,4 @@ def kaiming_normal_(
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
     with no_grad():
-        return tensor.normal_(0, gain / math.sqrt(fan))
+        return tensor.normal_(0, gain / math.sqrt(fan), generator=generator)
