@@ -34,6 +34,7 @@ __all__ = [
     "convolution",
     "max_pool2d_with_indices",
     "avg_pool2d",
+    "adaptive_bounds",
     "adaptive_avg_pool2d",
     "index_pad",
     "native_layer_norm",
@@ -605,15 +606,21 @@ class _WindowMapAdjoint(Op):
         return cls.primal.apply(gg, maps=ctx.maps)
 
 
-def _window_pair(name: str, attrs: tuple[str, ...], doc: str) -> tuple[type[Op], type[Op]]:
-    """Declare a window map ``<name>Backward0`` and its adjoint ``<name>BackwardBackward0``."""
+def _window_pair(
+    name: str, attrs: tuple[str, ...], doc: str, *, saves: tuple[str, ...] = ("self",)
+) -> tuple[type[Op], type[Op]]:
+    """Declare a window map ``<name>Backward0`` and its adjoint ``<name>BackwardBackward0``.
+
+    ``saves`` is what the map's node keeps, as PyTorch's does: the input for pooling and
+    padding, nothing for upsampling.
+    """
     primal = type(
         name,
         (_WindowMap,),
         {
             "node": f"{name}Backward0",
             "attrs": attrs,
-            "saves": ("self",),
+            "saves": saves,
             "__doc__": doc,
             "__module__": __name__,
         },
@@ -733,6 +740,11 @@ def _avg_pool_maps(
     return tuple(maps)
 
 
+def adaptive_bounds(size: int, out: int) -> list[tuple[int, int]]:
+    """Return PyTorch's adaptive windows ``[floor(i*size/out), ceil((i+1)*size/out))``."""
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
 def adaptive_avg_pool2d(input: Tensor, output_size: tuple[int, int]) -> Tensor:  # noqa: A002
     """Return adaptive 2-D average pooling (``AdaptiveAvgPool2DBackward0``).
 
@@ -744,7 +756,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: tuple[int, int]) -> Tensor: 
     for j in range(2):
         axis = x.ndim - 2 + j
         size, out = x.shape[axis], output_size[j]
-        bounds = [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+        bounds = adaptive_bounds(size, out)
         kernel = max(e - s for s, e in bounds)
         index = [[0] * out for _ in range(kernel)]
         weight = [[0.0] * out for _ in range(kernel)]

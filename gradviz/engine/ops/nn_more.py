@@ -26,7 +26,6 @@ from gradviz.engine.ops import shape as S  # noqa: N812
 from gradviz.engine.ops._base import Op, Tensor
 
 __all__ = [
-    "adaptive_bounds",
     "adaptive_max_pool2d",
     "native_group_norm",
     "upsample",
@@ -39,14 +38,9 @@ __all__ = [
 # ---------------------------------------------------------------------------- adaptive max pool
 
 
-def adaptive_bounds(size: int, out: int) -> list[tuple[int, int]]:
-    """Return PyTorch's adaptive windows ``[floor(i*size/out), ceil((i+1)*size/out))``."""
-    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
-
-
 def _adaptive_taps(size: int, out: int) -> tuple[list[list[int]], list[list[bool]]]:
     """Per tap ``k`` and output ``i``: the input position read, and whether it is in the window."""
-    bounds = adaptive_bounds(size, out)
+    bounds = N.adaptive_bounds(size, out)
     kernel = max(e - s for s, e in bounds)
     index = [[min(s + k, e - 1) for s, e in bounds] for k in range(kernel)]
     valid = [[s + k < e for s, e in bounds] for k in range(kernel)]
@@ -257,53 +251,31 @@ def _upsample_axis(
     return [first, second], [w0, w1]
 
 
-class _Upsample(N._WindowMap):
-    """Base of the upsampling ops: a separable window map (see ``nn._WindowMap``)."""
-
-
-class _UpsampleAdjoint(N._WindowMapAdjoint):
-    """Base of the upsampling adjoints (the gradient of an upsampling)."""
-
-
-def _upsample_pair(name: str, attrs: tuple[str, ...], doc: str) -> tuple[type[Op], type[Op]]:
-    """Declare ``<name>Backward0`` and its adjoint ``<name>BackwardBackward0``."""
-    primal = type(
-        name,
-        (_Upsample,),
-        {"node": f"{name}Backward0", "attrs": attrs, "__doc__": doc, "__module__": __name__},
-    )
-    adjoint = type(
-        f"{name}Backward",
-        (_UpsampleAdjoint,),
-        {
-            "node": f"{name}BackwardBackward0",
-            "__doc__": f"The adjoint (gradient) of {name}; its own gradient is {name}.",
-            "__module__": __name__,
-        },
-    )
-    primal.adjoint = adjoint  # type: ignore[attr-defined]
-    adjoint.primal = primal  # type: ignore[attr-defined]
-    return primal, adjoint
-
-
 _NEAREST_DOC = "Nearest upsampling: output i copies input floor(i * scale). d/dinput sums copies."
 _LINEAR_DOC = (
     "Linear upsampling: each output mixes two neighbours with weights 1 - λ and λ. "
     "d/dinput spreads g back with the same weights."
 )
-UpsampleNearest1D, _ = _upsample_pair(
-    "UpsampleNearest1D", ("output_size", "scales", "self_sym_sizes"), _NEAREST_DOC
+UpsampleNearest1D, _ = N._window_pair(
+    "UpsampleNearest1D", ("output_size", "scales", "self_sym_sizes"), _NEAREST_DOC, saves=()
 )
-UpsampleNearest2D, _ = _upsample_pair(
-    "UpsampleNearest2D", ("output_size", "scales_h", "scales_w", "self_sym_sizes"), _NEAREST_DOC
+UpsampleNearest2D, _ = N._window_pair(
+    "UpsampleNearest2D",
+    ("output_size", "scales_h", "scales_w", "self_sym_sizes"),
+    _NEAREST_DOC,
+    saves=(),
 )
-UpsampleLinear1D, _ = _upsample_pair(
-    "UpsampleLinear1D", ("align_corners", "output_size", "scales", "self_sym_sizes"), _LINEAR_DOC
+UpsampleLinear1D, _ = N._window_pair(
+    "UpsampleLinear1D",
+    ("align_corners", "output_size", "scales", "self_sym_sizes"),
+    _LINEAR_DOC,
+    saves=(),
 )
-UpsampleBilinear2D, _ = _upsample_pair(
+UpsampleBilinear2D, _ = N._window_pair(
     "UpsampleBilinear2D",
     ("align_corners", "output_size", "scales_h", "scales_w", "self_sym_sizes"),
     _LINEAR_DOC,
+    saves=(),
 )
 _UPSAMPLE_OPS = {
     ("nearest", 1): UpsampleNearest1D,
