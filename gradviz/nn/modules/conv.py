@@ -15,6 +15,7 @@ from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional na
 from gradviz.nn import functional_more as _more_F  # noqa: N812
 from gradviz.nn import init
 from gradviz.nn.modules.module import Module
+from gradviz.nn.modules.utils import _ntuple
 from gradviz.nn.parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -25,12 +26,6 @@ _VALID_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 # prints the same set literals in a fixed order, so its messages are deterministic.
 _PADDING_STRINGS_TEXT = "{'same', 'valid'}"
 _PADDING_MODES_TEXT = "{'zeros', 'reflect', 'replicate', 'circular'}"
-
-
-def _ntuple(value: Any, n: int) -> tuple[Any, ...]:
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    return (value,) * n
 
 
 def _reverse_repeat_tuple(t: tuple[int, ...], n: int) -> tuple[int, ...]:

@@ -8,6 +8,7 @@ from gradviz.engine.tensor import Tensor
 from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
 from gradviz.nn import functional_more as _more_F  # noqa: N812
 from gradviz.nn.modules.module import Module
+from gradviz.nn.modules.utils import _ntuple
 
 __all__ = [
     "MaxPool1d",
@@ -145,11 +146,6 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
-def _single(value: Any) -> tuple[Any, ...]:
-    """PyTorch's ``_single``: a sequence as a tuple, anything else as a 1-tuple."""
-    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
-
-
 class MaxPool1d(_MaxPoolNd):
     """Take the maximum over sliding windows of ``(N, C, L)`` or ``(C, L)`` input.
 
@@ -205,9 +201,9 @@ class AvgPool1d(Module):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
-        self.kernel_size = _single(kernel_size)
-        self.stride = _single(stride if stride is not None else kernel_size)
-        self.padding = _single(padding)
+        self.kernel_size = _ntuple(kernel_size, 1)
+        self.stride = _ntuple(stride if stride is not None else kernel_size, 1)
+        self.padding = _ntuple(padding, 1)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
