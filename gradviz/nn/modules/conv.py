@@ -12,7 +12,6 @@ from gradviz.engine.creation import empty
 from gradviz.engine.ops.nn_more import conv_transpose_output_size
 from gradviz.engine.tensor import Tensor
 from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
-from gradviz.nn import functional_more as _more_F  # noqa: N812
 from gradviz.nn import init
 from gradviz.nn.modules.module import Module
 from gradviz.nn.modules.utils import _ntuple
@@ -310,7 +309,7 @@ class _ConvTransposeNd(_ConvNd):
         Raises:
             ValueError: an ``output_size`` that cannot be reached.
         """
-        fn = _more_F.conv_transpose1d if self._dims == 1 else _more_F.conv_transpose2d
+        fn = F.conv_transpose1d if self._dims == 1 else F.conv_transpose2d
         return fn(
             input,
             self.weight,

@@ -17,7 +17,6 @@ from gradviz.engine import dtypes as _dt
 from gradviz.engine.creation import empty, ones, tensor, zeros
 from gradviz.engine.tensor import Tensor
 from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
-from gradviz.nn import functional_more as _more_F  # noqa: N812
 from gradviz.nn import init
 from gradviz.nn.modules.module import Module
 from gradviz.nn.parameter import Parameter
@@ -318,7 +317,7 @@ class GroupNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return the group-normalised, scaled and shifted input."""
-        return _more_F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         """Return ``num_groups, num_channels, eps=..., affine=..., bias=...``."""
@@ -359,7 +358,7 @@ class _InstanceNorm(_BatchNorm):
             raise ValueError(f"expected {n}D or {n + 1}D input (got {input.dim()}D input)")
 
     def _apply_instance_norm(self, input: Tensor) -> Tensor:  # noqa: A002
-        return _more_F.instance_norm(
+        return F.instance_norm(
             input,
             self.running_mean,
             self.running_var,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradviz.engine.tensor import Tensor
-from gradviz.nn import functional_more as _more_F  # noqa: N812
+from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
 from gradviz.nn.modules.module import Module
 
 __all__ = ["PixelShuffle", "PixelUnshuffle"]
@@ -27,7 +27,7 @@ class PixelShuffle(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return the shuffled input."""
-        return _more_F.pixel_shuffle(input, self.upscale_factor)
+        return F.pixel_shuffle(input, self.upscale_factor)
 
     def extra_repr(self) -> str:
         """Return ``upscale_factor=...``."""
@@ -47,7 +47,7 @@ class PixelUnshuffle(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return the unshuffled input."""
-        return _more_F.pixel_unshuffle(input, self.downscale_factor)
+        return F.pixel_unshuffle(input, self.downscale_factor)
 
     def extra_repr(self) -> str:
         """Return ``downscale_factor=...``."""

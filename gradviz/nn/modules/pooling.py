@@ -6,7 +6,6 @@ from typing import Any
 
 from gradviz.engine.tensor import Tensor
 from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
-from gradviz.nn import functional_more as _more_F  # noqa: N812
 from gradviz.nn.modules.module import Module
 from gradviz.nn.modules.utils import _ntuple
 
@@ -165,7 +164,7 @@ class MaxPool1d(_MaxPoolNd):
 
     def forward(self, input: Tensor) -> Any:  # noqa: A002
         """Return the pooled input (and the indices with ``return_indices``)."""
-        return _more_F.max_pool1d(
+        return F.max_pool1d(
             input,
             self.kernel_size,
             self.stride,
@@ -209,7 +208,7 @@ class AvgPool1d(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return the pooled input."""
-        return _more_F.avg_pool1d(
+        return F.avg_pool1d(
             input,
             self.kernel_size,
             self.stride,
@@ -236,7 +235,7 @@ class AdaptiveAvgPool1d(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return the pooled input."""
-        return _more_F.adaptive_avg_pool1d(input, self.output_size)
+        return F.adaptive_avg_pool1d(input, self.output_size)
 
     def extra_repr(self) -> str:
         """Return ``output_size=...``."""
@@ -266,7 +265,7 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
 
     def forward(self, input: Tensor) -> Any:  # noqa: A002
         """Return the pooled input (and the indices with ``return_indices``)."""
-        return _more_F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
@@ -284,4 +283,4 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
 
     def forward(self, input: Tensor) -> Any:  # noqa: A002
         """Return the pooled input (and the indices with ``return_indices``)."""
-        return _more_F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradviz.engine.tensor import Tensor
-from gradviz.nn import functional_more as _more_F  # noqa: N812
+from gradviz.nn import functional as F  # noqa: N812 - PyTorch's conventional name
 from gradviz.nn.modules.module import Module
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
@@ -52,7 +52,7 @@ class Upsample(Module):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return the resized input."""
-        return _more_F.interpolate(
+        return F.interpolate(
             input,
             self.size,
             self.scale_factor,
