@@ -325,9 +325,19 @@ def tensor(
 
 
 def _leaf(arr: Any, requires_grad: bool) -> Tensor:
-    if requires_grad and not _dt.is_floating(arr.dtype):
-        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+    _check_grad_dtype(requires_grad, arr.dtype)
     return _make(arr, requires_grad, None, 0)
+
+
+def _check_grad_dtype(requires_grad: bool, array_dtype: Any) -> None:
+    """Refuse ``requires_grad`` for a new leaf (or Parameter) whose array is not floating.
+
+    Raises:
+        RuntimeError: ``requires_grad`` is True and ``array_dtype`` is not floating, with
+            PyTorch's message.
+    """
+    if requires_grad and not _dt.is_floating(array_dtype):
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:

@@ -14,7 +14,7 @@ from typing import Any
 
 from gradviz.engine import backend
 from gradviz.engine.backend import to_host
-from gradviz.engine.creation import empty
+from gradviz.engine.creation import _check_grad_dtype, empty
 from gradviz.engine.printing import tensor_repr
 from gradviz.engine.tensor import Tensor, _init, _make
 
@@ -51,10 +51,7 @@ class Parameter(Tensor):
                 f"Parameter(): argument 'data' must be Tensor, not {type(data).__name__}. "
                 "Fix: wrap the values in a tensor first, e.g. Parameter(gradviz.tensor(values))."
             )
-        if requires_grad and not data.dtype.is_floating_point:
-            raise RuntimeError(
-                "Only Tensors of floating point and complex dtype can require gradients"
-            )
+        _check_grad_dtype(requires_grad, data._data.dtype)
         param = Tensor.__new__(cls)
         _init(param, data._data, False)
         # NOTE: share the version counter too, so an in-place change through either tensor
