@@ -41,7 +41,8 @@ from gradviz.engine.dtypes import (
     result_type,
     to_dtype,
 )
-from gradviz.engine.ops import pointwise as P  # noqa: N812 - short module aliases
+from gradviz.engine.ops import extra as E  # noqa: N812 - short module aliases
+from gradviz.engine.ops import pointwise as P  # noqa: N812
 from gradviz.engine.ops import reduction as R  # noqa: N812
 from gradviz.engine.ops import shape as S  # noqa: N812
 from gradviz.engine.ops._base import (
@@ -1069,11 +1070,9 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A
     return Cumprod.apply(x, dim=norm_dim(dim, x.ndim))
 
 
-class _Cumextreme(Op):
+class _Cumextreme(E._Selecting):
     """Base of ``cummax``/``cummin``: d/dx = g scattered to the running extreme's index."""
 
-    attrs = ("dim",)
-    non_differentiable_outputs = (1,)
     kind = "max"
 
     @classmethod
@@ -1082,7 +1081,7 @@ class _Cumextreme(Op):
         ctx.self_sym_sizes = a.shape
         xp = backend.namespace(a)
         if a.ndim == 0:
-            idx = backend.zeros(a, (), xp.int64)
+            values, idx = E._zero_d(xp, a)
         else:
             shape = [1] * a.ndim
             shape[dim] = a.shape[dim]
@@ -1100,16 +1099,16 @@ class _Cumextreme(Op):
                 return xp.where(take, lv, ev), xp.where(take, li, ei)
 
             _, idx = _scan_pair(xp, key, pos, dim, combine)
-        values = xp.take_along_axis(a, idx, axis=dim) if a.ndim else xp.asarray(a, copy=True)
+            values = xp.take_along_axis(a, idx, axis=dim)
         ctx.save_array("indices", idx)
         return values, idx
 
     @staticmethod
     def backward(ctx: Any, g: Tensor, _gi: Any = None) -> Any:
-        idx = ctx._unpack("indices")
+        # NOTE: a 0-d input's gradient is g itself, without the view _Selecting takes of it.
         if not ctx.self_sym_sizes:
             return g
-        return S._ScatterAddInto.apply(g, shape=ctx.self_sym_sizes, dim=ctx.dim, index=idx)
+        return E._Selecting.backward(ctx, g)
 
 
 class Cummax(_Cumextreme):
