@@ -68,9 +68,6 @@ class ConstantPad1d(_ConstantPadNd):
         tensor([[3.5000, 0.0000, 0.0000, 3.5000, 3.5000]])
     """
 
-    def __init__(self, padding: int | Sequence[int], value: float) -> None:
-        super().__init__(padding, value)
-
 
 class ConstantPad2d(_ConstantPadNd):
     """Pad the last two dims with ``value``: ``(left, right, top, bottom)`` or one int.
@@ -81,9 +78,6 @@ class ConstantPad2d(_ConstantPadNd):
     """
 
     _sides_count = 4
-
-    def __init__(self, padding: int | Sequence[int], value: float) -> None:
-        super().__init__(padding, value)
 
 
 class ZeroPad1d(ConstantPad1d):
