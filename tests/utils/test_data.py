@@ -183,6 +183,40 @@ def test_iterable_dataset_batches_like_torch(torch: ModuleType) -> None:
     assert runs[0] == runs[1]
 
 
+@pytest.mark.parametrize("batch_size", [None, 1, 2, 3, 5, 6])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_sized_stream_lengths_and_batches_like_torch(
+    torch: ModuleType, batch_size: int | None, drop_last: bool
+) -> None:
+    if batch_size is None and drop_last:
+        return  # refused by both (see ERRORS)
+    runs = []
+    for _, data in _both(torch):
+
+        class Stream(data.IterableDataset):  # type: ignore[name-defined,misc]
+            def __iter__(self) -> Any:
+                return iter([[k, 2.0 * k] for k in range(5)])
+
+            def __len__(self) -> int:
+                return 5
+
+        loader = data.DataLoader(Stream(), batch_size=batch_size, drop_last=drop_last)
+        runs.append((len(loader), [_plain(b) for b in loader], [_plain(b) for b in loader]))
+    assert runs[0] == runs[1]
+
+
+def test_unsized_stream_has_no_length_as_in_torch(torch: ModuleType) -> None:
+    for _, data in _both(torch):
+
+        class Stream(data.IterableDataset):  # type: ignore[name-defined,misc]
+            def __iter__(self) -> Any:
+                return iter(range(3))
+
+        for batch_size in (None, 2):
+            with pytest.raises(TypeError, match=r"^object of type 'Stream' has no len\(\)$"):
+                len(data.DataLoader(Stream(), batch_size=batch_size))
+
+
 def test_batching_off_converts_samples_like_torch(torch: ModuleType) -> None:
     samples = [np.arange(2), (np.float64(1.0), "a")]
     got = [_plain(x) for x in gdata.DataLoader(samples, batch_size=None)]

@@ -215,10 +215,13 @@ class DataLoader:
                 if shuffle
                 else SequentialSampler(dataset)
             )
-        if batch_size is not None and batch_sampler is None and not self._iterable:
+        # What __iter__ of a stream collates item by item: the samples themselves, or
+        # (batching on) the lists a BatchSampler groups them into as they come.
+        self._stream: Any = dataset
+        if batch_size is not None and self._iterable:
+            self._stream = BatchSampler(dataset, batch_size, drop_last)
+        elif batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
-        elif batch_size is not None and self._iterable:
-            BatchSampler([], batch_size, drop_last)  # the same argument checks
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.sampler: Sampler | Any = sampler
@@ -233,7 +236,8 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[Any]:
         if self._iterable:
-            yield from self._iter_stream()
+            for item in self._stream:
+                yield self.collate_fn(item)
             return
         fetch = getattr(self.dataset, "__getitems__", None)
         if self.batch_sampler is None:  # batching off: one converted sample at a time
@@ -244,26 +248,9 @@ class DataLoader:
             samples = fetch(indices) if callable(fetch) else [self.dataset[i] for i in indices]
             yield self.collate_fn(samples)
 
-    def _iter_stream(self) -> Iterator[Any]:
-        if self.batch_size is None:
-            for sample in self.dataset:
-                yield self.collate_fn(sample)
-            return
-        batch: list[Any] = []
-        for sample in self.dataset:
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
-                batch = []
-        if batch and not self.drop_last:
-            yield self.collate_fn(batch)
-
     def __len__(self) -> int:
         if self._iterable:
-            n = len(self.dataset)
-            if self.batch_size is None:
-                return n
-            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            return len(self._stream)
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)  # type: ignore[arg-type]
