@@ -336,6 +336,15 @@ def copysign(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's arg
     return CopysignScalar.apply(x, other=other)
 
 
+def _logaddexp_arrays(xp: Any, a: Any, b: Any, *, base2: bool = False) -> Any:
+    """Return ``log(exp(a) + exp(b))`` (``log2(2**a + 2**b)`` with ``base2``) without overflow."""
+    m = xp.maximum(a, b)
+    d = -xp.abs(a - b)
+    tail = xp.log1p(xp.pow(xp.full_like(d, 2.0), d)) / _LN2 if base2 else xp.log1p(xp.exp(d))
+    # NOTE: equal infinities give a - b = NaN; PyTorch returns the infinity itself.
+    return xp.where(xp.isinf(m) & (a == b), a, m + tail)
+
+
 class Logaddexp(Op):
     """``log(exp(a) + exp(b))``. d/da = g / (1 + exp(b - a)), d/db = g / (1 + exp(a - b))."""
 
@@ -347,14 +356,7 @@ class Logaddexp(Op):
 
     @classmethod
     def forward(cls, ctx: Any, a: Any, b: Any) -> Any:  # type: ignore[override]
-        xp = backend.namespace(a)
-        m = xp.maximum(a, b)
-        d = -xp.abs(a - b)
-        tail = (
-            xp.log1p(xp.pow(xp.full_like(d, 2.0), d)) / _LN2 if cls.base2 else xp.log1p(xp.exp(d))
-        )
-        # NOTE: equal infinities give a - b = NaN; PyTorch returns the infinity itself.
-        return xp.where(xp.isinf(m) & (a == b), a, m + tail)
+        return _logaddexp_arrays(backend.namespace(a), a, b, base2=cls.base2)
 
     @classmethod
     def backward(cls, ctx: Any, g: Tensor) -> tuple[Any, Any]:  # type: ignore[override]
@@ -1151,12 +1153,6 @@ def cummin(input: Tensor, dim: int) -> CumminResult:  # noqa: A002 - PyTorch's a
     return CumminResult(values, indices)
 
 
-def _logaddexp_arrays(xp: Any, a: Any, b: Any) -> Any:
-    m = xp.maximum(a, b)
-    out = m + xp.log1p(xp.exp(-xp.abs(a - b)))
-    return xp.where(xp.isinf(m) & (a == b), a, out)
-
-
 class Logcumsumexp(Op):
     """``log(cumsum(exp(x)))`` along ``dim``. d/dx_k = sum_{j>=k} g_j exp(x_k - out_j)."""
 
@@ -1244,14 +1240,14 @@ class VarMean(Op):
         (a,) = ctx.saved_tensors
         shape = tuple(a.shape)
         n = R._size_of(shape, ctx.dim)
-        centered = a - R.MeanDim.apply(a, dim=ctx.dim, keepdim=True)
         if cls.std:
+            # NOTE: not R.Std's backward: StdMean saves no result, so the std is recomputed.
+            centered = a - R.MeanDim.apply(a, dim=ctx.dim, keepdim=True)
             spread = R.Std.apply(a, dim=ctx.dim, correction=ctx.correction, keepdim=True)
             scale = R._grow(g_spread, shape, ctx.dim, ctx.keepdim) / spread
             from_spread = scale * centered * (1 / (n - ctx.correction))
         else:
-            scale = R._grow(g_spread, shape, ctx.dim, ctx.keepdim)
-            from_spread = scale * centered * (2 / (n - ctx.correction))
+            from_spread = R._var_grad(g_spread, a, ctx.dim, ctx.correction, ctx.keepdim)
         return from_spread + R._grow(g_mean / n, shape, ctx.dim, ctx.keepdim)
 
 
@@ -1402,15 +1398,8 @@ class Aminmax(Op):
     @staticmethod
     def backward(ctx: Any, g_min: Tensor, g_max: Tensor) -> Any:
         a, lo, hi = ctx.saved_tensors
-        shape = tuple(a.shape)
-        out = None
-        for g, r in ((g_min, lo), (g_max, hi)):
-            r = R._grow(r, shape, ctx.dim, ctx.keepdim)
-            g = R._grow(g, shape, ctx.dim, ctx.keepdim)
-            hit = a == r
-            part = P.where(hit, g / R._tie_count(hit, a, ctx.dim), 0.0)
-            out = part if out is None else out + part
-        return out
+        from_min = R._extreme_grad(g_min, a, lo, ctx.dim, ctx.keepdim)
+        return from_min + R._extreme_grad(g_max, a, hi, ctx.dim, ctx.keepdim)
 
 
 @register("aminmax")

@@ -297,11 +297,20 @@ class Amax(Op):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         a, r = ctx.saved_tensors
-        shape = tuple(a.shape)
-        r = _grow(r, shape, ctx.dim, ctx.keepdim)
-        g = _grow(g, shape, ctx.dim, ctx.keepdim)
-        hit = a == r
-        return P.where(hit, g / _tie_count(hit, a, ctx.dim), 0.0)
+        return _extreme_grad(g, a, r, ctx.dim, ctx.keepdim)
+
+
+def _extreme_grad(g: Tensor, a: Tensor, r: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
+    """Return ``g`` shared evenly by the elements of ``a`` equal to their extreme ``r``.
+
+    ``r`` and ``g`` are reduced over ``dims`` (kept as size 1 when ``keepdim``); the
+    gradient of ``amax``/``amin`` and of each half of ``aminmax``.
+    """
+    shape = tuple(a.shape)
+    r = _grow(r, shape, dims, keepdim)
+    g = _grow(g, shape, dims, keepdim)
+    hit = a == r
+    return P.where(hit, g / _tie_count(hit, a, dims), 0.0)
 
 
 class Amin(Amax):
@@ -368,10 +377,21 @@ class Var(Op):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (a,) = ctx.saved_tensors
-        n = _size_of(tuple(a.shape), ctx.dim)
-        centered = a - MeanDim.apply(a, dim=ctx.dim, keepdim=True)
-        g = _grow(g, tuple(a.shape), ctx.dim, ctx.keepdim)
-        return g * centered * (2 / (n - ctx.correction))
+        return _var_grad(g, a, ctx.dim, ctx.correction, ctx.keepdim)
+
+
+def _var_grad(
+    g: Tensor, a: Tensor, dims: tuple[int, ...], correction: float, keepdim: bool
+) -> Tensor:
+    """Return ``g * 2 (a - mean) / (n - correction)``: the gradient of ``var`` over ``dims``.
+
+    ``g`` is reduced over ``dims`` (kept as size 1 when ``keepdim``); used by ``var`` and by
+    the variance half of ``var_mean``.
+    """
+    n = _size_of(tuple(a.shape), dims)
+    centered = a - MeanDim.apply(a, dim=dims, keepdim=True)
+    g = _grow(g, tuple(a.shape), dims, keepdim)
+    return g * centered * (2 / (n - correction))
 
 
 class Std(Op):
