@@ -41,7 +41,19 @@ __all__ = [
 ]
 
 
-class ReLU(Module):
+class _Inplace(Module):
+    """Base of the elementwise activations whose only option is ``inplace``."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        """Return ``inplace=True`` when in place, else nothing."""
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_Inplace):
     """Apply ``max(0, x)`` elementwise.
 
     Args:
@@ -53,17 +65,9 @@ class ReLU(Module):
         tensor([0., 2.])
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return ``relu(input)``."""
         return F.relu(input, inplace=self.inplace)
-
-    def extra_repr(self) -> str:
-        """Return ``inplace=True`` when in place, else nothing."""
-        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
@@ -125,24 +129,16 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_Inplace):
     """Apply ``x * sigmoid(x)`` elementwise.
 
     Args:
         inplace: overwrite the input instead of allocating the output.
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return ``silu(input)``."""
         return F.silu(input, inplace=self.inplace)
-
-    def extra_repr(self) -> str:
-        """Return ``inplace=True`` when in place, else nothing."""
-        return "inplace=True" if self.inplace else ""
 
 
 class ELU(Module):
@@ -241,18 +237,6 @@ class Softmin(_AlongDim):
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Return ``softmin(input, dim)``."""
         return F.softmin(input, self.dim, _stacklevel=5)
-
-
-class _Inplace(Module):
-    """Base of the elementwise activations whose only option is ``inplace``."""
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def extra_repr(self) -> str:
-        """Return ``inplace=True`` when in place, else nothing."""
-        return "inplace=True" if self.inplace else ""
 
 
 class Hardtanh(Module):
