@@ -831,13 +831,15 @@ class RNNCellBase(Module):
         kind: str,
         input: Tensor,  # noqa: A002
         hx: Tensor | None,
-        label: str = "hidden",
     ) -> tuple[Tensor, Tensor, bool]:
-        """Check ranks, add the batch dimension to unbatched input, default ``hx`` to zeros."""
+        """Check ranks, add the batch dimension to unbatched input, default ``hx`` to zeros.
+
+        For the one-state cells (RNNCell, GRUCell); LSTMCell checks its two states itself.
+        """
         if input.dim() not in (1, 2):
             raise ValueError(f"{kind}: Expected input to be 1D or 2D, got {input.dim()}D instead")
         if hx is not None and hx.dim() not in (1, 2):
-            raise ValueError(f"{kind}: Expected {label} to be 1D or 2D, got {hx.dim()}D instead")
+            raise ValueError(f"{kind}: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
         is_batched = input.dim() == 2
         x = input if is_batched else input.unsqueeze(0)
         if hx is None:
