@@ -217,6 +217,37 @@ def test_unsized_stream_has_no_length_as_in_torch(torch: ModuleType) -> None:
                 len(data.DataLoader(Stream(), batch_size=batch_size))
 
 
+def _batched_dataset(lib: ModuleType, data: Any, calls: list[list[int]]) -> Any:
+    """A dataset whose ``__getitems__`` records its calls and tags what it fetches (x10)."""
+
+    class Batched(data.Dataset):  # type: ignore[name-defined,misc]
+        def __getitem__(self, index: int) -> Any:
+            return lib.tensor([float(index)])
+
+        def __getitems__(self, indices: list[int]) -> list[Any]:
+            calls.append(list(indices))
+            return [lib.tensor([10.0 * i]) for i in indices]
+
+        def __len__(self) -> int:
+            return 5
+
+    return Batched()
+
+
+def test_getitems_fetches_whole_batches_like_torch(torch: ModuleType) -> None:
+    runs = []
+    for lib, data in _both(torch):
+        calls: list[list[int]] = []
+        whole = [_plain(b) for b in data.DataLoader(_batched_dataset(lib, data, calls), 2)]
+        sub = data.Subset(_batched_dataset(lib, data, calls), [4, 0, 3])
+        through_subset = [_plain(b) for b in data.DataLoader(sub, batch_size=2)]
+        loader = data.DataLoader(_batched_dataset(lib, data, calls), batch_size=None)
+        one_by_one = [_plain(b) for b in loader]
+        runs.append((whole, through_subset, one_by_one, calls))
+    assert runs[0] == runs[1]
+    assert runs[1][3] == [[0, 1], [2, 3], [4], [4, 0], [3]]
+
+
 def test_batching_off_converts_samples_like_torch(torch: ModuleType) -> None:
     samples = [np.arange(2), (np.float64(1.0), "a")]
     got = [_plain(x) for x in gdata.DataLoader(samples, batch_size=None)]

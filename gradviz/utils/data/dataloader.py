@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from gradviz.engine.creation import as_tensor, tensor
+from gradviz.engine.dtypes import float64
 from gradviz.engine.ops.shape import stack
 from gradviz.engine.tensor import Tensor
-from gradviz.utils.data.dataset import IterableDataset
+from gradviz.utils.data.dataset import IterableDataset, _fetch
 from gradviz.utils.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
@@ -30,16 +31,12 @@ def get_worker_info() -> None:
 
 def default_convert(data: Any) -> Any:
     """Turn NumPy arrays and scalars into tensors, inside lists, tuples and dicts too."""
-    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
-        return as_tensor(data)
-    if isinstance(data, np.generic) and data.dtype.kind in "biuf":
+    if isinstance(data, np.ndarray | np.generic) and data.dtype.kind in "biuf":
         return as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
         return type(data)({k: default_convert(v) for k, v in data.items()})  # type: ignore[call-arg]
     if isinstance(data, tuple) and hasattr(data, "_fields"):  # a namedtuple
         return type(data)(*(default_convert(d) for d in data))
-    if isinstance(data, tuple):
-        return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
         return [default_convert(d) for d in data]
     return data
@@ -66,7 +63,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, bool):
         return tensor(batch)
     if isinstance(elem, float):
-        return tensor(batch, dtype=_float64())
+        return tensor(batch, dtype=float64)
     if isinstance(elem, int):
         return tensor(batch)
     if isinstance(elem, (str, bytes)):
@@ -88,12 +85,6 @@ def default_collate(batch: Sequence[Any]) -> Any:
         "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
         f"found {type(elem)}"
     )
-
-
-def _float64() -> Any:
-    from gradviz.engine.dtypes import float64  # noqa: PLC0415 - one name, on use
-
-    return float64
 
 
 class DataLoader:
@@ -239,14 +230,12 @@ class DataLoader:
             for item in self._stream:
                 yield self.collate_fn(item)
             return
-        fetch = getattr(self.dataset, "__getitems__", None)
         if self.batch_sampler is None:  # batching off: one converted sample at a time
             for index in self.sampler:
                 yield self.collate_fn(self.dataset[index])
             return
         for indices in self.batch_sampler:
-            samples = fetch(indices) if callable(fetch) else [self.dataset[i] for i in indices]
-            yield self.collate_fn(samples)
+            yield self.collate_fn(_fetch(self.dataset, indices))
 
     def __len__(self) -> int:
         if self._iterable:

@@ -122,13 +122,22 @@ class Subset(Dataset):
         return self.dataset[self.indices[index]]
 
     def __getitems__(self, indices: list[int]) -> list[Any]:
-        fetch = getattr(self.dataset, "__getitems__", None)
-        if callable(fetch):
-            return fetch([self.indices[i] for i in indices])  # type: ignore[no-any-return]
-        return [self.dataset[self.indices[i]] for i in indices]
+        return _fetch(self.dataset, [self.indices[i] for i in indices])
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+def _fetch(dataset: Any, indices: list[int]) -> list[Any]:
+    """Return the samples of ``dataset`` at ``indices``.
+
+    A dataset's ``__getitems__`` fetches them all at once when it has one (as in PyTorch);
+    otherwise they are fetched one by one with ``__getitem__``.
+    """
+    fetch = getattr(dataset, "__getitems__", None)
+    if callable(fetch):
+        return fetch(indices)
+    return [dataset[i] for i in indices]
 
 
 def random_split(
