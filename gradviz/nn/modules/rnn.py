@@ -244,7 +244,7 @@ class RNNBase(Module):
             ValueError: the input's dtype is not the weights' dtype.
             RuntimeError: the input is not 3-D, or its last size is not ``input_size``.
         """
-        weight_dtype = self._flat_weights[0].dtype
+        weight_dtype = getattr(self, self._flat_weights_names[0]).dtype
         if input.dtype != weight_dtype:
             raise ValueError(
                 f"RNN input dtype ({input.dtype}) does not match weight dtype "
@@ -300,7 +300,8 @@ class RNNBase(Module):
     # ------------------------------------------------------------------ recurrence
 
     def _layer_params(self, layer: int, direction: int) -> list[Parameter]:
-        return self.all_weights[layer * (2 if self.bidirectional else 1) + direction]
+        names = self._all_weights[layer * (2 if self.bidirectional else 1) + direction]
+        return [getattr(self, name) for name in names]
 
     def _cell(self, xw: Tensor, hidden: Any, params: list[Parameter]) -> Any:
         """One time step from the projected input ``xw = W_ih x + b_ih``: the next hidden."""
