@@ -14,6 +14,7 @@ from gradviz.optim.optimizer import (
     _scalar,
     _state_like,
     _step_tensor,
+    _tick,
     _write,
 )
 
@@ -111,9 +112,7 @@ class Adagrad(Optimizer):
                 state = self.state[p]
                 if len(state) == 0:
                     self._init_state(p)
-                step_t = state["step"]
-                _write(step_t, step_t._data + 1)
-                step = float(step_t.item())
+                step = _tick(state)
                 if group["maximize"]:
                     g = -g
                 if wd != 0:

@@ -8,22 +8,19 @@ from typing import Any
 from gradviz.engine import backend
 from gradviz.optim.optimizer import (
     Optimizer,
+    _check_eps_betas_decay,
     _check_lr,
+    _lerp,
     _params_with_grad,
     _refuse,
     _scalar,
     _state_like,
     _step_tensor,
+    _tick,
     _write,
 )
 
 __all__ = ["Adam", "AdamW"]
-
-
-def _lerp(start: Any, end: Any, weight: float) -> Any:
-    """``start + weight * (end - start)``, evaluated as PyTorch's CPU ``lerp`` kernel does."""
-    diff = end - start
-    return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
 
 
 class Adam(Optimizer):
@@ -71,14 +68,7 @@ class Adam(Optimizer):
         decoupled_weight_decay: bool = False,
     ) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_eps_betas_decay(eps, betas, weight_decay)
         for name, value in (
             ("capturable", capturable),
             ("differentiable", differentiable),
@@ -122,8 +112,7 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = _state_like(p)
                 if group["maximize"]:
                     g = -g
-                step_t = state["step"]
-                _write(step_t, step_t._data + 1)
+                step = _tick(state)
                 if wd != 0:
                     if group["decoupled_weight_decay"]:
                         _write(p, p._data * (1 - lr * wd))
@@ -132,7 +121,6 @@ class Adam(Optimizer):
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                 _write(exp_avg, _lerp(exp_avg._data, g, 1 - beta1))
                 _write(exp_avg_sq, exp_avg_sq._data * beta2 + (1 - beta2) * g * g)
-                step = float(step_t.item())
                 bias_correction1 = 1 - beta1**step
                 bias_correction2_sqrt = (1 - beta2**step) ** 0.5
                 second = exp_avg_sq._data

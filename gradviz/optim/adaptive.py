@@ -13,44 +13,26 @@ from collections.abc import Callable
 from typing import Any
 
 from gradviz.engine import backend
-from gradviz.optim.adam import _lerp
 from gradviz.optim.optimizer import (
     Optimizer,
+    _check_eps_betas_decay,
     _check_lr,
+    _lerp,
     _params_with_grad,
     _refuse,
     _scalar,
     _state_like,
     _step_tensor,
+    _tick,
     _write,
 )
 
 __all__ = ["Adadelta", "Adamax", "NAdam", "RAdam"]
 
 
-def _check(eps: float, betas: tuple[float, float] | None, weight_decay: float) -> None:
-    """Raise PyTorch's errors for an invalid epsilon, beta or weight decay."""
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if betas is not None:
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-
-
 def _unsupported(capturable: bool, differentiable: bool) -> None:
     _refuse("capturable", capturable)
     _refuse("differentiable", differentiable)
-
-
-def _tick(state: dict[str, Any]) -> float:
-    """Add one to the state's step counter (a 0-d tensor) and return the new count."""
-    step_t = state["step"]
-    _write(step_t, step_t._data + 1)
-    return float(step_t.item())
 
 
 class Adamax(Optimizer):
@@ -91,7 +73,7 @@ class Adamax(Optimizer):
         capturable: bool = False,
     ) -> None:
         _check_lr(lr)
-        _check(eps, betas, weight_decay)
+        _check_eps_betas_decay(eps, betas, weight_decay)
         _unsupported(capturable, differentiable)
         defaults = {
             "lr": lr,
@@ -176,7 +158,7 @@ class NAdam(Optimizer):
         differentiable: bool = False,
     ) -> None:
         _check_lr(lr)
-        _check(eps, betas, weight_decay)
+        _check_eps_betas_decay(eps, betas, weight_decay)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
         _unsupported(capturable, differentiable)
@@ -275,7 +257,7 @@ class RAdam(Optimizer):
         differentiable: bool = False,
     ) -> None:
         _check_lr(lr)
-        _check(eps, betas, weight_decay)
+        _check_eps_betas_decay(eps, betas, weight_decay)
         _unsupported(capturable, differentiable)
         defaults = {
             "lr": lr,
@@ -375,7 +357,7 @@ class Adadelta(Optimizer):
         _check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        _check(eps, None, weight_decay)
+        _check_eps_betas_decay(eps, None, weight_decay)
         _unsupported(capturable, differentiable)
         defaults = {
             "lr": lr,

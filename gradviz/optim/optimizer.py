@@ -64,6 +64,19 @@ def _step_tensor() -> Tensor:
     return _tensor(0.0, dtype=float64 if get_default_dtype() is float64 else float32)
 
 
+def _tick(state: dict[str, Any]) -> float:
+    """Add one to the state's step counter (a 0-d tensor) and return the new count."""
+    step_t = state["step"]
+    _write(step_t, step_t._data + 1)
+    return float(step_t.item())
+
+
+def _lerp(start: Any, end: Any, weight: float) -> Any:
+    """``start + weight * (end - start)``, evaluated as PyTorch's CPU ``lerp`` kernel does."""
+    diff = end - start
+    return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+
+
 def _scalar(value: Any) -> float:
     """Return a hyperparameter (a number or a one-element tensor) as a Python float."""
     return float(value.item()) if isinstance(value, Tensor) else value
@@ -74,6 +87,21 @@ def _check_lr(lr: Any) -> None:
         raise ValueError("Tensor lr must be 1-element")
     if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_eps_betas_decay(
+    eps: float, betas: tuple[float, float] | None, weight_decay: float
+) -> None:
+    """Raise PyTorch's errors for an invalid epsilon, beta (None: none) or weight decay."""
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if betas is not None:
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
 def _refuse(name: str, value: Any) -> None:

@@ -9,11 +9,13 @@ from gradviz.engine import backend
 from gradviz.optim.optimizer import (
     Optimizer,
     _check_lr,
+    _lerp,
     _params_with_grad,
     _refuse,
     _scalar,
     _state_like,
     _step_tensor,
+    _tick,
     _write,
 )
 
@@ -110,17 +112,14 @@ class RMSprop(Optimizer):
                         state["grad_avg"] = _state_like(p)
                 if group["maximize"]:
                     g = -g
-                _write(state["step"], state["step"]._data + 1)
+                _tick(state)
                 if wd != 0:
                     g = g + wd * p._data
                 square_avg = state["square_avg"]
                 _write(square_avg, square_avg._data * alpha + (1 - alpha) * g * g)
                 if centered:
                     grad_avg = state["grad_avg"]
-                    ga = grad_avg._data
-                    diff = g - ga
-                    w = 1 - alpha
-                    _write(grad_avg, ga + w * diff if abs(w) < 0.5 else g - diff * (1 - w))
+                    _write(grad_avg, _lerp(grad_avg._data, g, 1 - alpha))
                     avg = xp.sqrt(square_avg._data - grad_avg._data * grad_avg._data)
                 else:
                     avg = xp.sqrt(square_avg._data)
