@@ -17,6 +17,7 @@ from gradviz.optim.optimizer import (
     _state_like,
     _step_tensor,
     _tick,
+    _weight_decay,
     _write,
 )
 
@@ -113,11 +114,7 @@ class Adam(Optimizer):
                 if group["maximize"]:
                     g = -g
                 step = _tick(state)
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        _write(p, p._data * (1 - lr * wd))
-                    else:
-                        g = g + wd * p._data
+                g = _weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                 _write(exp_avg, _lerp(exp_avg._data, g, 1 - beta1))
                 _write(exp_avg_sq, exp_avg_sq._data * beta2 + (1 - beta2) * g * g)

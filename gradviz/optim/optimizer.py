@@ -77,6 +77,20 @@ def _lerp(start: Any, end: Any, weight: float) -> Any:
     return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
 
 
+def _weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool) -> Any:
+    """Apply weight decay ``wd``; return the gradient array to use from here on.
+
+    Decoupled (AdamW's): the parameter shrinks in place, ``p *= 1 - lr * wd``, and ``g`` is
+    returned as it is. Otherwise (an L2 penalty) ``g + wd * p`` is returned.
+    """
+    if wd != 0:
+        if decoupled:
+            _write(p, p._data * (1 - lr * wd))
+        else:
+            g = g + wd * p._data
+    return g
+
+
 def _scalar(value: Any) -> float:
     """Return a hyperparameter (a number or a one-element tensor) as a Python float."""
     return float(value.item()) if isinstance(value, Tensor) else value
