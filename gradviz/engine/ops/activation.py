@@ -189,8 +189,7 @@ def threshold(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa:
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
     """Apply ``threshold`` to ``input`` in place (``ThresholdBackward1``)."""
-    input._check_inplace()
-    return input._write_inplace(ThresholdInplace.apply(input, threshold=threshold, value=value))
+    return input._inplace(ThresholdInplace.apply, threshold=threshold, value=value)
 
 
 # ---------------------------------------------------------------------------- smooth activations
@@ -319,10 +318,7 @@ def elu_scaled(input: Tensor, alpha: float, scale: float, input_scale: float) ->
 
 def elu_scaled_(input: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:  # noqa: A002
     """Apply ``elu_scaled`` in place (``EluBackward1``)."""
-    input._check_inplace()
-    return input._write_inplace(
-        EluScaledInplace.apply(input, alpha=alpha, scale=scale, input_scale=input_scale)
-    )
+    return input._inplace(EluScaledInplace.apply, alpha=alpha, scale=scale, input_scale=input_scale)
 
 
 def celu(input: Tensor, alpha: float) -> Tensor:  # noqa: A002
@@ -332,10 +328,7 @@ def celu(input: Tensor, alpha: float) -> Tensor:  # noqa: A002
 
 def celu_(input: Tensor, alpha: float) -> Tensor:  # noqa: A002
     """Apply ``celu`` in place (``CeluBackward1``)."""
-    input._check_inplace()
-    return input._write_inplace(
-        CeluInplace.apply(input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
-    )
+    return input._inplace(CeluInplace.apply, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
 
 
 # ---------------------------------------------------------------------------- gated, parametric

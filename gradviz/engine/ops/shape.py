@@ -1032,6 +1032,23 @@ def getitem(input: Tensor, key: Any) -> Tensor:  # noqa: A002
     return out
 
 
+def _out_of_bounds(idx: Any, size: int, *, negative: bool = True) -> int | None:
+    """Return an entry of the index array ``idx`` outside ``[-size, size)``, or None.
+
+    The highest entry when it is too large, else the lowest (PyTorch's messages name that
+    one). With ``negative`` False the range is ``[0, size)``.
+    """
+    if not idx.size:
+        return None
+    xp = backend.namespace(idx)
+    high, low = int(xp.max(idx)), int(xp.min(idx))
+    if high >= size:
+        return high
+    if low < (-size if negative else 0):
+        return low
+    return None
+
+
 def _check_advanced(input: Tensor, key: tuple[Any, ...]) -> None:  # noqa: A002
     dim = 0
     for k in key:
@@ -1047,14 +1064,11 @@ def _check_advanced(input: Tensor, key: tuple[Any, ...]) -> None:  # noqa: A002
             if is_floating(k.dtype):
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             size = input.shape[dim] if dim < input.ndim else 0
-            if k.size:
-                xp = backend.namespace(k)
-                high, low = int(xp.max(k)), int(xp.min(k))
-                if high >= size or low < -size:
-                    bad = high if high >= size else low
-                    raise IndexError(
-                        f"index {bad} is out of bounds for dimension {dim} with size {size}"
-                    )
+            bad = _out_of_bounds(k, size)
+            if bad is not None:
+                raise IndexError(
+                    f"index {bad} is out of bounds for dimension {dim} with size {size}"
+                )
             dim += 1
         elif k is not None and k is not Ellipsis:
             dim += 1

@@ -114,13 +114,8 @@ def _check_bounds(
 
     With ``negative`` False the range is ``[0, size)`` (``index_add``, ``scatter``, ...).
     """
-    if not idx.size:
-        return
-    xp = backend.namespace(idx)
-    high, low = int(xp.max(idx)), int(xp.min(idx))
-    floor = -size if negative else 0
-    if high >= size or low < floor:
-        bad = high if high >= size else low
+    bad = S._out_of_bounds(idx, size, negative=negative)
+    if bad is not None:
         raise exc(f"{prefix}index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
@@ -691,17 +686,6 @@ def fliplr(input: Tensor) -> Tensor:  # noqa: A002
     return S.flip(input, (1,))
 
 
-def _tensor_list(name: str, tensors: Any) -> list[Tensor]:
-    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(
-            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
-            f"{type(tensors).__name__}"
-        )
-    if not tensors:
-        raise RuntimeError(f"{name} expects a non-empty TensorList")
-    return list(tensors)
-
-
 @register("column_stack", method=False)
 def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     """Stack tensors as columns: 0-D and 1-D ones become ``(n, 1)``, then join along dim 1.
@@ -709,7 +693,7 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     Raises:
         RuntimeError: no tensors.
     """
-    ts = _tensor_list("column_stack", tensors)
+    ts = S._check_seq("column_stack", tensors)
     cols = [S.reshape(x, (x.numel(), 1)) if x.ndim <= 1 else x for x in ts]
     return S.cat(cols, 1)
 
@@ -721,7 +705,7 @@ def dstack(tensors: Sequence[Tensor]) -> Tensor:
     Raises:
         RuntimeError: no tensors.
     """
-    ts = _tensor_list("dstack", tensors)
+    ts = S._check_seq("dstack", tensors)
     return S.cat(list(atleast_3d(ts)), 2)
 
 
@@ -807,14 +791,9 @@ def take(input: Tensor, index: Tensor) -> Tensor:  # noqa: A002
         "take", index, ("int64",), "take(): Expected a long tensor for index, but got {kind}"
     )
     n = input.numel()
-    if idx.size:
-        xp = backend.namespace(idx)
-        high, low = int(xp.max(idx)), int(xp.min(idx))
-        if high >= n or low < -n:
-            bad = high if high >= n else low
-            raise IndexError(
-                f"out of range: tried to access index {bad} on a tensor of {n} elements."
-            )
+    bad = S._out_of_bounds(idx, n)
+    if bad is not None:
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
     return Take.apply(input, index=_wrap(idx, n))
 
 
@@ -1310,7 +1289,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
 
 
 def _scatter_checks(fn: str, input: Tensor, d: int, index: Any, src: Any) -> Any:  # noqa: A002
-    idx = _index_of(fn, index, ("int64", "int32"), "{fn}(): Expected dtype int32/int64 for index")
+    idx = S._long_index(fn, index)
     if idx.ndim != input.ndim and idx.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
     if isinstance(src, Tensor):
@@ -1701,8 +1680,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:  # no
 
 def _in_place(name: str, fn: Any) -> Any:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        self._check_inplace()
-        return self._write_inplace(fn(self, *args, **kwargs))
+        return self._inplace(fn, *args, **kwargs)
 
     method.__name__ = name
     method.__qualname__ = f"Tensor.{name}"
