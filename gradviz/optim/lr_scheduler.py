@@ -166,17 +166,24 @@ class LRScheduler:
                     stacklevel=2,
                 )
         self._step_count += 1
-        if epoch is not None:
+        if epoch is None:
+            self.last_epoch += 1
+        else:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+            self.last_epoch = epoch
+        self._update_lr(closed_form=epoch is not None)
+
+    def _update_lr(self, closed_form: bool = False) -> None:
+        """Set every group's rate for ``last_epoch`` and record them (the end of each step).
+
+        Args:
+            closed_form: use ``_get_closed_form_lr`` where the scheduler has one (a
+                ``step(epoch)``), else ``get_lr``.
+        """
         self._get_lr_called_within_step = True
         try:
-            if epoch is None:
-                self.last_epoch += 1
-                values = self.get_lr()
-            else:
-                self.last_epoch = epoch
-                closed = getattr(self, "_get_closed_form_lr", None)
-                values = closed() if closed is not None else self.get_lr()
+            closed = getattr(self, "_get_closed_form_lr", None) if closed_form else None
+            values = closed() if closed is not None else self.get_lr()
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values, strict=True):
@@ -646,14 +653,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_0
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
-        self._get_lr_called_within_step = True
-        try:
-            values = self.get_lr()
-        finally:
-            self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-            _set_group_value(group, "lr", lr)
-        self._last_lr = _group_values(self.optimizer, "lr")
+        self._update_lr()
 
 
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
