@@ -185,8 +185,10 @@ def _host_any(mask: Any) -> bool:
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """Return ``input @ weight.T + bias``.
 
-    2-D input with a bias is one ``addmm`` (``AddmmBackward0``); other inputs are viewed
-    as 2-D and back (``ViewBackward0``), or go through ``matmul`` without a bias.
+    2-D input with a bias is one ``addmm`` (``AddmmBackward0``). Other inputs with a bias
+    are viewed as 2-D and back around one ``addmm`` (``ViewBackward0``) when the input is
+    contiguous and the bias 1-D; otherwise, and without a bias, they go through ``matmul``,
+    then the bias is added (``AddBackward0``), as in PyTorch.
 
     Args:
         input: ``(*, in_features)``.
@@ -223,11 +225,27 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if len(w_shape) == 2 and x_shape[1] == w_shape[1]:
             _check_expand(bias, (x_shape[0], w_shape[0]))
         return _L.addmm(bias, input, wt)
-    flat = _S.reshape(input, (-1, input.shape[-1]))
-    if flat.shape[1] == wt.shape[0] and weight.ndim == 2:
-        _check_expand(bias, (flat.shape[0], wt.shape[1]))
-    out = _L.addmm(bias, flat, wt)
-    return _S.reshape(out, tuple(input.shape[:-1]) + (wt.shape[1],))
+    if _fusable_bias(bias) and input.is_contiguous():
+        # ATen's _flatten_nd_linear; the row count is a product, not -1, which a reshape
+        # cannot resolve when the last dim is 0.
+        flat = _S.reshape(input, (math.prod(x_shape[:-1]), x_shape[-1]))
+        if flat.shape[1] == wt.shape[0] and weight.ndim == 2:
+            _check_expand(bias, (flat.shape[0], wt.shape[1]))
+        out = _L.addmm(bias, flat, wt)
+        return _S.reshape(out, tuple(x_shape[:-1]) + (wt.shape[1],))
+    # NOTE: PyTorch adds the bias in place (``output.add_(bias)``): a bias that would widen
+    # the output is refused, and one of another float dtype is cast to the output's.
+    return _L.matmul(input, wt).add_(bias)
+
+
+def _fusable_bias(bias: Tensor) -> bool:
+    """Whether ATen's linear folds an n-D input into one ``addmm`` with this bias.
+
+    A contiguous bias with one dimension, or one dimension besides size-1 ones
+    (``is_bias_likely_fusable``); any other bias is added after a ``matmul``.
+    """
+    shape = bias._data.shape
+    return (len(shape) == 1 or sum(s != 1 for s in shape) == 1) and bias.is_contiguous()
 
 
 def _check_expand(x: Tensor, shape: tuple[int, ...]) -> None:
