@@ -52,8 +52,19 @@ EPOCH_DEPRECATION_WARNING = (
 )
 
 
+def _own(value: Any) -> Any:
+    """Return ``value``, or a copy of it when it is a tensor (which later steps fill in place)."""
+    return clone(value) if isinstance(value, Tensor) else value
+
+
 def _group_values(optimizer: Optimizer, key: str) -> list[Any]:
-    return [clone(g[key]) if isinstance(g[key], Tensor) else g[key] for g in optimizer.param_groups]
+    return [_own(g[key]) for g in optimizer.param_groups]
+
+
+def _check_optimizer(optimizer: Any) -> None:
+    """Raise PyTorch's TypeError when ``optimizer`` is not an Optimizer."""
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 
 def _set_group_value(group: dict[str, Any], key: str, value: Any) -> None:
@@ -88,15 +99,11 @@ class LRScheduler:
     _is_initial = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                initial = group["lr"]
-                group.setdefault(
-                    "initial_lr", clone(initial) if isinstance(initial, Tensor) else initial
-                )
+                group.setdefault("initial_lr", _own(group["lr"]))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -664,8 +671,8 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
                 f"{name} must have the same length as optimizer.param_groups. {name} has "
                 f"{len(value)} values, param_groups has {len(optimizer.param_groups)}."
             )
-        return [clone(v) if isinstance(v, Tensor) else v for v in value]
-    return [clone(value) if isinstance(value, Tensor) else value] * len(optimizer.param_groups)
+        return [_own(v) for v in value]
+    return [_own(value)] * len(optimizer.param_groups)
 
 
 class OneCycleLR(LRScheduler):
@@ -715,8 +722,7 @@ class OneCycleLR(LRScheduler):
         three_phase: bool = False,
         last_epoch: int = -1,
     ) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
             if total_steps <= 0 or not isinstance(total_steps, int):
@@ -802,22 +808,21 @@ class OneCycleLR(LRScheduler):
                 f"Tried to step {step} times. The specified number of total steps is "
                 f"{self.total_steps}"
             )
+        # The phase and the fraction of it done depend on the step only, not on the group.
+        start = 0.0
+        for i, phase in enumerate(self._schedule_phases):
+            end = phase["end_step"]
+            if step <= end or i == len(self._schedule_phases) - 1:
+                pct = (step - start) / (end - start)
+                break
+            start = end
         rates = []
         for group in self.optimizer.param_groups:
-            start = 0.0
-            for i, phase in enumerate(self._schedule_phases):
-                end = phase["end_step"]
-                if step <= end or i == len(self._schedule_phases) - 1:
-                    pct = (step - start) / (end - start)
-                    rate = self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct)
-                    if self.cycle_momentum:
-                        momentum = self._anneal(
-                            group[phase["start_momentum"]], group[phase["end_momentum"]], pct
-                        )
-                    break
-                start = phase["end_step"]
-            rates.append(rate)
+            rates.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
             if self.cycle_momentum:
+                momentum = self._anneal(
+                    group[phase["start_momentum"]], group[phase["end_momentum"]], pct
+                )
                 if self.use_beta1:
                     group["betas"] = (momentum, *group["betas"][1:])
                 else:
@@ -869,8 +874,7 @@ class ReduceLROnPlateau(LRScheduler):
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         self.factor = factor
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
