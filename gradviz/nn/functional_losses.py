@@ -8,8 +8,9 @@ have a fused kernel in PyTorch (``soft_margin_loss``, ``multi_margin_loss`` and
 ``multilabel_margin_loss``); here they are compositions, and their docstrings name the
 output node that differs.
 
-Preconditions: these functions import only ``gradviz.engine`` at import time, so
-``gradviz.nn.functional`` can re-export them from its last lines without an import cycle.
+Preconditions: ``gradviz.nn.functional`` re-exports these functions from its last lines,
+so this module must be imported through it (``gradviz.nn`` does): it uses
+``gradviz.nn.functional`` (``_F``) only when its functions run, never at import time.
 Values are checked on the host (bounds of class indices, negative variances), which moves
 those arrays off the device, as PyTorch's checks synchronise with the GPU.
 """
@@ -25,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from gradviz.engine import backend
-from gradviz.engine.dtypes import get_default_dtype
 from gradviz.engine.function import infer_size
 from gradviz.engine.grad_mode import no_grad
 from gradviz.engine.ops import activation as _A  # noqa: N812
@@ -36,6 +36,7 @@ from gradviz.engine.ops import shape as _S  # noqa: N812
 from gradviz.engine.ops._base import const as _const
 from gradviz.engine.tensor import Tensor
 from gradviz.nn import _reduction as _red
+from gradviz.nn import functional as _F  # noqa: N812 - only used at call time (no cycle)
 
 __all__ = [
     "margin_ranking_loss",
@@ -65,17 +66,6 @@ def _check_long(target: Tensor) -> None:
 def _host(t: Tensor) -> Any:
     """Return a tensor's values as a NumPy array (for value checks and index tables)."""
     return np.asarray(backend.to_host(t._data))
-
-
-def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
-    """ATen's ``pairwise_distance``: ``norm(x1 - x2 + eps, p, -1)`` (``NormBackward1``)."""
-    innermost = max(x1.ndim, x2.ndim) - 1
-    diff = x1 - x2
-    if not diff.dtype.is_floating_point:
-        diff = diff.to(get_default_dtype())
-    shifted = _A.add_scalar(diff, eps)
-    dims = (innermost,) if shifted.ndim > 0 else ()
-    return _A.norm(shifted, p, dims, False)
 
 
 def _constant_like(x: Tensor, array: Any) -> Tensor:
@@ -662,10 +652,10 @@ def triplet_margin_loss(
             f"of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
             f"negative {negative.ndim}D inputs"
         )
-    dist_pos = _pairwise_distance(anchor, positive, p, eps)
-    dist_neg = _pairwise_distance(anchor, negative, p, eps)
+    dist_pos = _F.pairwise_distance(anchor, positive, p, eps)
+    dist_neg = _F.pairwise_distance(anchor, negative, p, eps)
     if swap:
-        dist_neg = _P.minimum(dist_neg, _pairwise_distance(positive, negative, p, eps))
+        dist_neg = _P.minimum(dist_neg, _F.pairwise_distance(positive, negative, p, eps))
     return _red.apply(_nn.clamp_min(_A.add_scalar(dist_pos, margin) - dist_neg, 0), red)
 
 
