@@ -14,7 +14,6 @@ Preconditions: the functions in this module take the arguments already checked b
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from gradviz.engine import backend
@@ -128,27 +127,19 @@ def hardshrink(input: Tensor, lambd: float) -> Tensor:  # noqa: A002
     return Hardshrink.apply(input, lambd=lambd)
 
 
-class Softshrink(Op):
+class Softshrink(Hardshrink):
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0.
 
-    d/dx = g where ``|x| > lambd``, else 0.
+    d/dx = g where ``|x| > lambd``, else 0 (Hardshrink's backward; the same saves and attrs).
     """
 
     node = "SoftshrinkBackward0"
-    saves = ("self",)
-    attrs = ("lambd",)
 
     @staticmethod
     def forward(ctx: Any, a: Any, lambd: float = 0.5) -> Any:
         ctx.lambd = lambd
         xp = backend.namespace(a)
         return xp.where(a > lambd, a - lambd, xp.where(a < -lambd, a + lambd, xp.zeros_like(a)))
-
-    @staticmethod
-    def backward(ctx: Any, g: Tensor) -> Any:
-        (a,) = ctx.saved_tensors
-        data = a._data
-        return _masked(g, (data < -ctx.lambd) | (data > ctx.lambd))
 
 
 def softshrink(input: Tensor, lambd: float) -> Tensor:  # noqa: A002
@@ -348,9 +339,8 @@ class Glu(Op):
     def forward(ctx: Any, a: Any, dim: int = -1, axis: int = 0) -> Any:
         ctx.dim = dim
         ctx.axis = axis
-        xp = backend.namespace(a)
         first, second = _halves(a, axis)
-        return first * (1 / (1 + xp.exp(-second)))
+        return first * P._sigmoid(backend.namespace(a), second)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -464,4 +454,4 @@ class Norm(R.VectorNorm):
 
 def norm(input: Tensor, p: float, dim: tuple[int, ...], keepdim: bool) -> Tensor:  # noqa: A002
     """Return the ``p``-norm of ``input`` over the axes ``dim`` (``NormBackward1``)."""
-    return Norm.apply(input, ord=math.inf if p == math.inf else p, dim=dim, keepdim=keepdim)
+    return Norm.apply(input, ord=p, dim=dim, keepdim=keepdim)

@@ -28,7 +28,6 @@ the stable-sort answer, which is one of the answers PyTorch may give.
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -37,6 +36,7 @@ from gradviz.engine.dtypes import float64, is_bool, is_floating, native, result_
 from gradviz.engine.function import infer_size
 from gradviz.engine.ops import linalg as L  # noqa: N812 - short module aliases
 from gradviz.engine.ops import pointwise as P  # noqa: N812
+from gradviz.engine.ops import reduction as R  # noqa: N812
 from gradviz.engine.ops import shape as S  # noqa: N812
 from gradviz.engine.ops._base import Op, Tensor, check_tensor, const, norm_dim, register
 
@@ -67,34 +67,32 @@ __all__ = [
     "unique",
 ]
 
-_values_indices = namedtuple("_values_indices", ["values", "indices"])
 
-
-class SortResult(_values_indices):
+class SortResult(R._values_indices):
     """``(values, indices)`` returned by ``sort``, as PyTorch's ``torch.return_types.sort``."""
 
     __slots__ = ()
 
 
-class TopkResult(_values_indices):
+class TopkResult(R._values_indices):
     """``(values, indices)`` returned by ``topk``, as PyTorch's ``torch.return_types.topk``."""
 
     __slots__ = ()
 
 
-class KthvalueResult(_values_indices):
+class KthvalueResult(R._values_indices):
     """``(values, indices)`` returned by ``kthvalue`` (PyTorch's ``return_types.kthvalue``)."""
 
     __slots__ = ()
 
 
-class MedianResult(_values_indices):
+class MedianResult(R._values_indices):
     """``(values, indices)`` returned by ``median(dim)`` (PyTorch's ``return_types.median``)."""
 
     __slots__ = ()
 
 
-class ModeResult(_values_indices):
+class ModeResult(R._values_indices):
     """``(values, indices)`` returned by ``mode``, as PyTorch's ``torch.return_types.mode``."""
 
     __slots__ = ()
@@ -203,10 +201,6 @@ class SortStable(Sort):
     node = "SortBackward1"
 
 
-def _sort_args(input: Tensor, dim: int) -> int:  # noqa: A002 - PyTorch's argument name
-    return norm_dim(dim, input.ndim)
-
-
 @register("sort")
 def sort(
     input: Tensor,  # noqa: A002 - PyTorch's argument name
@@ -239,7 +233,7 @@ def sort(
         SortResult(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
     """
     op = Sort if stable is None else SortStable
-    d = _sort_args(input, dim)
+    d = norm_dim(dim, input.ndim)
     values, indices = op.apply(input, dim=d, descending=bool(descending))
     return SortResult(values, indices)
 
@@ -266,7 +260,7 @@ def argsort(
     Raises:
         IndexError: ``dim`` is out of range.
     """
-    d = _sort_args(input, dim)
+    d = norm_dim(dim, input.ndim)
     a = input._data
     xp = backend.namespace(a)
     if a.ndim == 0:
@@ -612,12 +606,10 @@ class UniqueDim(Unique):
         xp = backend.namespace(a)
         moved = xp.moveaxis(a, dim, 0)
         n = moved.shape[0]
-        rows = (
-            xp.reshape(moved, (n, -1)) if n else xp.reshape(moved, (0, math.prod(moved.shape[1:])))
-        )
         if n == 0:
             empty = backend.zeros(a, (0,), xp.int64)
             return xp.asarray(a, copy=True), empty, empty
+        rows = xp.reshape(moved, (n, -1))
         # Lexicographic stable sort of the rows: sort by the last column first.
         order = backend.arange(a, n)
         order = xp.astype(order, xp.int64)
@@ -1319,9 +1311,7 @@ def _sum_labels(t: Tensor, labels: list[Any], drop: set[Any]) -> tuple[Tensor, l
     dims = tuple(i for i, lab in enumerate(labels) if lab in drop)
     if not dims:
         return t, labels
-    from gradviz.engine.ops.reduction import sum as reduce_sum  # noqa: PLC0415 - a sibling op
-
-    return reduce_sum(t, dims), [lab for lab in labels if lab not in drop]
+    return R.sum(t, dims), [lab for lab in labels if lab not in drop]
 
 
 def _contract(

@@ -94,17 +94,16 @@ __all__ = [
     "var_mean",
 ]
 
-_values_indices = namedtuple("_values_indices", ["values", "indices"])
 _min_max = namedtuple("_min_max", ["min", "max"])
 
 
-class CummaxResult(_values_indices):
+class CummaxResult(R._values_indices):
     """``(values, indices)`` returned by ``cummax`` (PyTorch's ``return_types.cummax``)."""
 
     __slots__ = ()
 
 
-class CumminResult(_values_indices):
+class CumminResult(R._values_indices):
     """``(values, indices)`` returned by ``cummin`` (PyTorch's ``return_types.cummin``)."""
 
     __slots__ = ()
@@ -975,10 +974,6 @@ register("polygamma", function=False)(_tensor_polygamma)
 # ---------------------------------------------------------------------------- scans
 
 
-def _along(ndim: int, axis: int, index: Any) -> tuple[Any, ...]:
-    return (slice(None),) * axis + (index,) + (slice(None),) * (ndim - axis - 1)
-
-
 def _scan(xp: Any, a: Any, axis: int, combine: Any) -> Any:
     """Return the inclusive scan of ``a`` along ``axis`` with an associative ``combine``.
 
@@ -989,9 +984,9 @@ def _scan(xp: Any, a: Any, axis: int, combine: Any) -> Any:
     ndim = a.ndim
     step = 1
     while step < n:
-        head = a[_along(ndim, axis, slice(0, step))]
-        later = a[_along(ndim, axis, slice(step, None))]
-        earlier = a[_along(ndim, axis, slice(0, n - step))]
+        head = a[E._along(ndim, axis, slice(0, step))]
+        later = a[E._along(ndim, axis, slice(step, None))]
+        earlier = a[E._along(ndim, axis, slice(0, n - step))]
         a = xp.concat([head, combine(earlier, later)], axis=axis)
         step *= 2
     return a
@@ -1007,9 +1002,9 @@ def _scan_pair(xp: Any, v: Any, i: Any, axis: int, combine: Any) -> tuple[Any, A
     step = 1
     while step < n:
         head, later, earlier = (
-            _along(ndim, axis, slice(0, step)),
-            _along(ndim, axis, slice(step, None)),
-            _along(ndim, axis, slice(0, n - step)),
+            E._along(ndim, axis, slice(0, step)),
+            E._along(ndim, axis, slice(step, None)),
+            E._along(ndim, axis, slice(0, n - step)),
         )
         cv, ci = combine(v[earlier], i[earlier], v[later], i[later])
         v = xp.concat([v[head], cv], axis=axis)

@@ -64,18 +64,18 @@ class AdaptiveMaxPool2D(Op):
         rows, rows_ok = _adaptive_taps(h, output_size[0])
         cols, cols_ok = _adaptive_taps(w, output_size[1])
         low = N._lowest(xp, x.dtype)
+        # The column taps and their masks are the same for every row tap: built once.
+        col_index = [N._ints(xp, c, x) for c in cols]
+        col_ok = [xp.reshape(xp.asarray(ok, **N._creation_kw(x)), (1, -1)) for ok in cols_ok]
         candidates = []
         positions = []
         for kh in range(len(rows)):
             ri = N._ints(xp, rows[kh], x)
             taken_h = xp.take(x, ri, axis=x.ndim - 2)
             ok_h = xp.asarray(rows_ok[kh], **N._creation_kw(x))
-            for kw in range(len(cols)):
-                ci = N._ints(xp, cols[kw], x)
+            for ci, ok_w in zip(col_index, col_ok, strict=True):
                 taken = xp.take(taken_h, ci, axis=x.ndim - 1)
-                ok = xp.reshape(ok_h, (-1, 1)) & xp.reshape(
-                    xp.asarray(cols_ok[kw], **N._creation_kw(x)), (1, -1)
-                )
+                ok = xp.reshape(ok_h, (-1, 1)) & ok_w
                 candidates.append(xp.where(ok, taken, xp.full_like(taken, low)))
                 positions.append(xp.reshape(ri, (-1, 1)) * w + xp.reshape(ci, (1, -1)))
         stacked = xp.stack(candidates, axis=x.ndim - 2)

@@ -126,10 +126,6 @@ def _wrap(idx: Any, size: int) -> Any:
     return xp.where(idx < 0, idx + size, idx) if idx.size else idx
 
 
-def _zeros_tensor(like: Tensor, shape: tuple[int, ...], dtype: Any = None) -> Tensor:
-    return const(backend.zeros(like._data, shape, dtype))
-
-
 def _pad_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Return ``g`` padded with zeros at the end of each dimension up to ``shape``."""
     if tuple(g.shape) == tuple(shape):
