@@ -73,18 +73,6 @@ def _unsafe_chunk(x: Tensor, chunks: int) -> tuple[Tensor, ...]:
     return parts
 
 
-def _linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """Return ``x @ weight.T + bias`` with the ops PyTorch's ``at::linear`` records.
-
-    2-D input, or contiguous 3-D input, with a bias is one ``addmm`` (3-D is viewed as 2-D
-    and back); other input goes through ``matmul`` and then adds the bias.
-    """
-    if bias is not None and (x.dim() == 2 or (x.dim() == 3 and x.is_contiguous())):
-        return F.linear(x, weight, bias)
-    out = matmul(x, t(weight))
-    return out if bias is None else out + bias
-
-
 def _check_type(name: str, value: Any, kind: type) -> None:
     if not isinstance(value, kind):
         raise TypeError(f"{name} should be of type {kind.__name__}, got: {type(value).__name__}")
@@ -313,7 +301,7 @@ class RNNBase(Module):
             w_hr = params[-1] if self.proj_size > 0 else None
             return _lstm_step(xw, hidden, w_hh, b_hh, w_hr)
         act = tanh if self.mode == "RNN_TANH" else relu
-        return act(_linear(hidden, w_hh, b_hh) + xw)
+        return act(F.linear(hidden, w_hh, b_hh) + xw)
 
     def _direction(
         self, x: Tensor, hidden: Any, params: list[Parameter], reverse: bool
@@ -321,7 +309,7 @@ class RNNBase(Module):
         """Run one layer in one direction over ``x`` ``(L, N, H_in)``: (outputs, last hidden)."""
         w_ih = params[0]
         b_ih = params[2] if self.bias else None
-        steps = list(unbind(_linear(x, w_ih, b_ih), 0))
+        steps = list(unbind(F.linear(x, w_ih, b_ih), 0))
         if not steps:
             raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         if reverse:
@@ -750,7 +738,7 @@ def _gru_step(
     igates: tuple[Tensor, ...], hidden: Tensor, w_hh: Tensor, b_hh: Tensor | None
 ) -> Tensor:
     """One GRU step from the input gates ``W_i* x + b_i*`` (r, z, n), as PyTorch's GRUCell."""
-    hgates = _unsafe_chunk(_linear(hidden, w_hh, b_hh), 3)
+    hgates = _unsafe_chunk(F.linear(hidden, w_hh, b_hh), 3)
     reset_gate = sigmoid(hgates[0] + igates[0])
     input_gate = sigmoid(hgates[1] + igates[1])
     new_gate = tanh(igates[2] + hgates[2] * reset_gate)
@@ -766,7 +754,7 @@ def _lstm_step(
 ) -> tuple[Tensor, Tensor]:
     """One LSTM step from the projected input ``xw``: ``(h', c')``, as PyTorch's LSTMCell."""
     hx, cx = hidden
-    hy, cy = _lstm_step_gates(_linear(hx, w_hh, b_hh) + xw, cx)
+    hy, cy = _lstm_step_gates(F.linear(hx, w_hh, b_hh) + xw, cx)
     if w_hr is not None:
         hy = matmul(hy, t(w_hr))
     return hy, cy
@@ -931,8 +919,8 @@ class RNNCell(RNNCellBase):
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
         self._check_input(x)
         self._check_hidden(x, hx, 0)
-        hy = _linear(hx, self.weight_hh, self.bias_hh)
-        ret = act(hy + _linear(x, self.weight_ih, self.bias_ih))
+        hy = F.linear(hx, self.weight_hh, self.bias_hh)
+        ret = act(hy + F.linear(x, self.weight_ih, self.bias_ih))
         return ret if is_batched else ret.squeeze(0)
 
 
@@ -984,7 +972,7 @@ class GRUCell(RNNCellBase):
         x, hx, is_batched = self._prepare("GRUCell", input, hx)
         self._check_input(x)
         self._check_hidden(x, hx, 0)
-        igates = _unsafe_chunk(_linear(x, self.weight_ih, self.bias_ih), 3)
+        igates = _unsafe_chunk(F.linear(x, self.weight_ih, self.bias_ih), 3)
         ret = _gru_step(igates, hx, self.weight_hh, self.bias_hh)
         return ret if is_batched else ret.squeeze(0)
 
@@ -1061,8 +1049,8 @@ class LSTMCell(RNNCellBase):
         self._check_input(x)
         self._check_hidden(x, h0, 0)
         self._check_hidden(x, c0, 1)
-        gates_hh = _linear(h0, self.weight_hh, self.bias_hh)
-        xw = _linear(x, self.weight_ih, self.bias_ih)
+        gates_hh = F.linear(h0, self.weight_hh, self.bias_hh)
+        xw = F.linear(x, self.weight_ih, self.bias_ih)
         hy, cy = _lstm_step_gates(gates_hh + xw, c0)
         if not is_batched:
             return hy.squeeze(0), cy.squeeze(0)
