@@ -437,6 +437,36 @@ def log_softmax(
     return _R.log_softmax(input, dim, dtype)
 
 
+def _feature_dropout(
+    input: Tensor,  # noqa: A002
+    p: float,
+    training: bool,
+    inplace: bool,
+    channel_dim: int | None = 1,
+) -> Tensor:
+    """Zero whole channels (dims up to ``channel_dim``) with probability ``p``.
+
+    The kept channels are scaled by ``1 / (1 - p)``. With ``channel_dim`` None every
+    element is its own channel: plain ``dropout``.
+    """
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    if channel_dim is None:
+        shape = tuple(input.shape)
+    else:
+        shape = tuple(input.shape[: channel_dim + 1]) + (1,) * (input.ndim - channel_dim - 1)
+    u = _creation.rand(shape, dtype=input.dtype, device=input.device)._data
+    xp = backend.namespace(u)
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    mask = _const(xp.astype(u < 1.0 - p, u.dtype) * scale)
+    return input.mul_(mask) if inplace else _P.mul(input, mask)
+
+
+def _check_dropout_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
 
@@ -447,15 +477,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     Raises:
         ValueError: ``p`` is not in ``[0, 1]``.
     """
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0 or input.numel() == 0:
-        return input
-    u = _creation.rand(tuple(input.shape), dtype=input.dtype, device=input.device)._data
-    xp = backend.namespace(u)
-    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    mask = _const(xp.astype(u < 1.0 - p, u.dtype) * scale)
-    return input.mul_(mask) if inplace else _P.mul(input, mask)
+    _check_dropout_p(p)
+    return _feature_dropout(input, p, training, inplace, channel_dim=None)
 
 
 def _check_floating(kernel: str, x: Tensor) -> None:
@@ -672,32 +695,6 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     """
     _check_floating(_kernel("hardshrink", input), input)
     return _A.hardshrink(input, lambd)
-
-
-def _feature_dropout(
-    input: Tensor,  # noqa: A002
-    p: float,
-    training: bool,
-    inplace: bool,
-    channel_dim: int = 1,
-) -> Tensor:
-    """Zero whole channels (dims up to ``channel_dim``) with probability ``p``.
-
-    The kept channels are scaled by ``1 / (1 - p)``.
-    """
-    if not training or p == 0 or input.numel() == 0:
-        return input
-    shape = tuple(input.shape[: channel_dim + 1]) + (1,) * (input.ndim - channel_dim - 1)
-    u = _creation.rand(shape, dtype=input.dtype, device=input.device)._data
-    xp = backend.namespace(u)
-    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    mask = _const(xp.astype(u < 1.0 - p, u.dtype) * scale)
-    return input.mul_(mask) if inplace else _P.mul(input, mask)
-
-
-def _check_dropout_p(p: float) -> None:
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
 def dropout1d(
