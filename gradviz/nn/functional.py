@@ -21,8 +21,6 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from gradviz.engine import backend
 from gradviz.engine import creation as _creation
 from gradviz.engine import dtypes as _dt
@@ -1544,13 +1542,11 @@ def _check_class_weight(weight: Tensor | None, n_classes: int, prefix: str = "")
 
 
 def _check_bounds(target: Any, n_classes: int, ignore_index: int) -> None:
-    if type(target) is np.ndarray and (
-        not target.size or (target.min() >= 0 and target.max() < n_classes)
-    ):
-        return  # every target in range (the usual case): two reductions
     xp = backend.namespace(target)
+    if not target.size or (int(xp.min(target)) >= 0 and int(xp.max(target)) < n_classes):
+        return  # every target in range (the usual case): two reductions
     bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
-    if target.size and _host_any(bad):
+    if _host_any(bad):
         flat_bad = xp.reshape(bad, (-1,))
         first = int(xp.argmax(xp.astype(flat_bad, xp.int8)))
         raise IndexError(f"Target {int(xp.reshape(target, (-1,))[first])} is out of bounds.")
