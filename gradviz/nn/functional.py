@@ -100,24 +100,7 @@ __all__ = [
     "kl_div",
 ]
 
-_SCALAR_NAMES = {
-    "float32": "Float",
-    "float64": "Double",
-    "float16": "Half",
-    "int64": "Long",
-    "int32": "Int",
-    "int16": "Short",
-    "int8": "Char",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
-
 # ---------------------------------------------------------------------------- helpers
-
-
-def _scalar_name(t: Tensor) -> str:
-    """PyTorch's ScalarType name of a tensor's dtype (``Float``, ``Long``, ...)."""
-    return _SCALAR_NAMES.get(t.dtype.name, t.dtype.name)
 
 
 def _torch_size(shape: Sequence[int]) -> str:
@@ -482,7 +465,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 def _check_floating(kernel: str, x: Tensor) -> None:
     """Raise PyTorch's error for a float-only kernel given an integer or bool tensor."""
     if not x.dtype.is_floating_point:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_scalar_name(x)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{x.dtype.scalar_name}'")
 
 
 def _kernel(name: str, x: Tensor) -> str:
@@ -507,7 +490,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
     if input.dtype != weight.dtype:
         raise RuntimeError(
             "prelu: Type promoting not supported. Got "
-            f"{_scalar_name(input)} and {_scalar_name(weight)}"
+            f"{input.dtype.scalar_name} and {weight.dtype.scalar_name}"
         )
     if weight.ndim > 1:
         raise RuntimeError(
@@ -679,7 +662,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     top = float(backend.namespace(input._data).finfo(input._data.dtype).max)
     if lambd < 0 or lambd > top:
         raise RuntimeError(
-            f"lambda must be in range [0, {top:g}] for input dtype {_scalar_name(input)}, "
+            f"lambda must be in range [0, {top:g}] for input dtype {input.dtype.scalar_name}, "
             f"but found {lambd:g}"
         )
     return _A.softshrink(input, lambd)
@@ -1529,7 +1512,7 @@ def _circular_pad(input: Tensor, pads: tuple[int, ...]) -> Tensor:  # noqa: A002
 def _check_target_dtype(target: Tensor) -> None:
     if target.dtype.name not in ("int64", "uint8"):
         raise RuntimeError(
-            f"expected target dtype to be Long or Byte, but got {_scalar_name(target)}"
+            f"expected target dtype to be Long or Byte, but got {target.dtype.scalar_name}"
         )
 
 
@@ -1688,7 +1671,7 @@ def cross_entropy(
         if not target.dtype.is_floating_point:
             raise RuntimeError(
                 "Expected floating point type for target with class probabilities, got "
-                f"{_scalar_name(target)}"
+                f"{target.dtype.scalar_name}"
             )
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
