@@ -63,17 +63,6 @@ def _check_long(target: Tensor) -> None:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.scalar_name}")
 
 
-def _host(t: Tensor) -> Any:
-    """Return a tensor's values as a NumPy array (for value checks and index tables)."""
-    return np.asarray(backend.to_host(t._data))
-
-
-def _constant_like(x: Tensor, array: Any) -> Tensor:
-    """Wrap a host array as a constant on ``x``'s device with ``x``'s dtype."""
-    host = np.asarray(array, dtype=x.dtype.np)
-    return _const(backend.transfer(host, backend.device_of(x._data)))
-
-
 # ---------------------------------------------------------------------------- pair losses
 
 
@@ -397,11 +386,13 @@ def multi_margin_loss(
             f"inconsistent weight size, expected {classes} but got {list(weight.shape)}"
         )
     _check_long(target)
-    labels = _host(target).reshape(frames)
+    # NOTE: a copy: the gather index made from it must not follow later in-place writes
+    # to ``target`` (on the CPU the host array would be ``target``'s own memory).
+    labels = backend.host_copy(target._data).reshape(frames)
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise RuntimeError("target out of range")
     x = _S.reshape(input, (frames, classes))
-    index = _const(backend.transfer(labels.reshape(frames, 1), backend.device_of(target._data)))
+    index = _const(backend.from_host(labels.reshape(frames, 1), target._data))
     chosen = _S.gather(x, 1, index)
     terms = _nn.clamp_min(_A.add_scalar(x - chosen, margin), 0)
     if p == 2:
@@ -409,8 +400,8 @@ def multi_margin_loss(
     others = labels.reshape(frames, 1) != np.arange(classes).reshape(1, classes)
     scale = others.astype(np.float64)
     if weight is not None:
-        scale = scale * _host(weight)[labels].reshape(frames, 1)
-    loss = _R.sum(terms * _constant_like(input, scale), 1)
+        scale = scale * backend.to_host(weight._data)[labels].reshape(frames, 1)
+    loss = _R.sum(terms * _const(backend.from_host(scale, input._data)), 1)
     if input.ndim < 2:
         # NOTE: PyTorch shapes the unreduced loss of a single sample like its target.
         loss = _S.reshape(loss, tuple(target.shape))
@@ -460,7 +451,7 @@ def multilabel_margin_loss(
             f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
         )
     _check_long(target)
-    labels = _host(target).reshape(frames, classes)
+    labels = backend.to_host(target._data).reshape(frames, classes)
     # NOTE: PyTorch checks every entry, also those after the first -1.
     if labels.size and (labels.min() < -1 or labels.max() >= classes):
         raise RuntimeError("argument #2 'target' is out of range")
@@ -468,13 +459,12 @@ def multilabel_margin_loss(
     is_target = np.zeros((frames, classes), dtype=bool)
     is_target[np.nonzero(valid)[0], labels[valid]] = True
     x = _S.reshape(input, (frames, classes))
-    device = backend.device_of(target._data)
-    index = _const(backend.transfer(np.where(valid, labels, 0), device))
+    index = _const(backend.from_host(np.where(valid, labels, 0), target._data))
     chosen = _S.gather(x, 1, index)
     # pairs[n, j, k] = 1 - x[n, y_j] + x[n, k]
     pairs = _A.add_scalar(_S.unsqueeze(x, 1) - _S.unsqueeze(chosen, 2), 1.0)
     mask = valid[:, :, None] & ~is_target[:, None, :]
-    terms = _nn.clamp_min(pairs, 0) * _constant_like(input, mask.astype(np.float64))
+    terms = _nn.clamp_min(pairs, 0) * _const(backend.from_host(mask, input._data))
     loss = _R.sum(terms, (1, 2))
     if input.ndim < 2:
         loss = _S.reshape(loss, ())
@@ -576,7 +566,7 @@ def gaussian_nll_loss(
             raise ValueError("var has negative entry/entries")
         xp = backend.namespace(input._data)
         var = _const(xp.full_like(input._data, var))
-    elif var.numel() and bool(_host(var).min() < 0):
+    elif var.numel() and bool(backend.to_host(var._data).min() < 0):
         raise ValueError("var has negative entry/entries")
     in_shape, var_shape = tuple(input.shape), tuple(var.shape)
     if var_shape != in_shape:
