@@ -1151,11 +1151,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     if sizes == (1, 1):
         return _R.mean(input, (-2, -1), keepdim=True)
     if sizes[0] == 0 or sizes[1] == 0:
-        data = input._data
-        shape = tuple(input.shape[:-2]) + sizes
-        return _const(
-            backend.namespace(data).zeros(shape, dtype=data.dtype, **_nn._creation_kw(data))
-        )
+        return _const(backend.zeros(input._data, tuple(input.shape[:-2]) + sizes))
     return _nn.adaptive_avg_pool2d(input, (sizes[0], sizes[1]))
 
 

@@ -73,12 +73,6 @@ def _check1d(fn: str, name: str, value: Any) -> int:
     return values[0]
 
 
-def _empty(input: Tensor, shape: tuple[int, ...]) -> Tensor:  # noqa: A002
-    data = input._data
-    xp = backend.namespace(data)
-    return _const(xp.zeros(shape, dtype=data.dtype, **_nn._creation_kw(data)))
-
-
 # ---------------------------------------------------------------------------- pooling
 
 
@@ -249,10 +243,9 @@ def _adaptive_max(input: Tensor, sizes: tuple[int, int]) -> tuple[Tensor, Tensor
             f"Trying to create tensor with negative dimension {min(sizes)}: {list(shape)}"
         )
     if 0 in sizes:
-        empty = _empty(input, shape)
-        data = empty._data
-        xp = backend.namespace(data)
-        return empty, _const(xp.astype(data, xp.int64))
+        data = input._data
+        int64 = backend.namespace(data).int64
+        return _const(backend.zeros(data, shape)), _const(backend.zeros(data, shape, int64))
     return _more.adaptive_max_pool2d(input, sizes)
 
 
