@@ -107,14 +107,11 @@ def margin_ranking_loss(
     if not input1.ndim == input2.ndim == target.ndim:
         raise RuntimeError(
             "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
-            f"input1: {_size(input1)}, input2: {_size(input2)}, target: {_size(target)} "
+            f"input1: {_F._torch_size(input1.shape)}, input2: {_F._torch_size(input2.shape)}, "
+            f"target: {_F._torch_size(target.shape)} "
         )
     diff = input1 - input2
     return _red.apply(_nn.clamp_min(_A.add_scalar(-target * diff, margin), 0), red)
-
-
-def _size(t: Tensor) -> str:
-    return f"torch.Size([{', '.join(str(s) for s in t.shape)}])"
 
 
 def hinge_embedding_loss(

@@ -630,12 +630,8 @@ def _conv_transpose(
     groups: int,
     dilation: Any,
 ) -> Tensor:
-    for position, (arg, value) in enumerate((("input", input), ("weight", weight)), start=1):
-        if not isinstance(value, Tensor):
-            raise TypeError(
-                f"{name}(): argument '{arg}' (position {position}) must be Tensor, not "
-                f"{type(value).__name__}"
-            )
+    _F._check_tensor(name, "input", 1, input)
+    _F._check_tensor(name, "weight", 2, weight)
     stride_t = _tuple(stride, nsp)
     _F._check_conv_rank(name, nsp, input, weight, stride_t)
     padding_t = _tuple(padding, nsp)
