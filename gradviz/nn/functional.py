@@ -121,18 +121,9 @@ def _ntuple(value: Any, n: int) -> tuple[int, ...]:
     return (operator.index(value),) * n
 
 
-def _broadcast_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
-    """Return the broadcast of two shapes, or raise PyTorch's size-mismatch error."""
-    return infer_size(tuple(a), tuple(b))
-
-
 def _broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Expand ``x`` to ``shape`` (``ExpandBackward0``), or return it when it already fits."""
     return x if tuple(x.shape) == shape else _S.expand(x, shape)
-
-
-_legacy_reduction = _red.legacy_string  # (size_average, reduce, stacklevel) -> name
-_apply_reduction = _red.apply
 
 
 def _reduction_enum(reduction: str, size_average: Any = None, reduce: Any = None) -> int:
@@ -150,7 +141,7 @@ def _broadcast_pair(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:  # 
             UserWarning,
             stacklevel=3,
         )
-        shape = _broadcast_shape(input.shape, target.shape)
+        shape = infer_size(input.shape, target.shape)
         return _broadcast_to(input, shape), _broadcast_to(target, shape)
     return input, target
 
@@ -1282,7 +1273,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     a, b = x1, x2
     if tuple(x1.shape) != tuple(x2.shape):
         # NOTE: like ATen's expand_outplace, both sides get an ExpandBackward0 node.
-        shape = _broadcast_shape(x1.shape, x2.shape)
+        shape = infer_size(x1.shape, x2.shape)
         a, b = _S.expand(x1, shape), _S.expand(x2, shape)
     parts = []
     for x in (a, b):
@@ -1801,7 +1792,7 @@ def mse_loss(
     """
     a, b = _broadcast_pair(input, target)
     if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction(size_average, reduce, stacklevel=2)
+        reduction = _red.legacy_string(size_average, reduce, stacklevel=2)
     if weight is not None:
         _check_weight_size(weight, input)
         return _weighted((a - b) ** 2, weight, reduction)
@@ -1824,11 +1815,11 @@ def l1_loss(
     """
     a, b = _broadcast_pair(input, target)
     if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction(size_average, reduce, stacklevel=2)
+        reduction = _red.legacy_string(size_average, reduce, stacklevel=2)
     if weight is not None:
         _check_weight_size(weight, input)
         return _weighted(_P.abs(a - b), weight, reduction)
-    return _apply_reduction(_P.abs(a - b), _reduction_enum(reduction))
+    return _red.apply(_P.abs(a - b), _reduction_enum(reduction))
 
 
 def smooth_l1_loss(
@@ -1846,11 +1837,9 @@ def smooth_l1_loss(
         RuntimeError: negative ``beta``, or shapes that do not broadcast.
     """
     a, b = _broadcast_pair(input, target)
-    if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction(size_average, reduce, stacklevel=2)
-    enum = _reduction_enum(reduction)
+    enum = _reduction_enum(reduction, size_average, reduce)
     if beta == 0.0:
-        return _apply_reduction(_P.abs(a - b), enum)
+        return _red.apply(_P.abs(a - b), enum)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     return _nn.smooth_l1_loss(a, b, enum, beta)
@@ -1960,9 +1949,9 @@ def binary_cross_entropy_with_logits(
             arrays.append(None)
             continue
         if first:
-            _broadcast_shape(t.shape, shape)
+            infer_size(t.shape, shape)
         else:
-            _broadcast_shape(shape, t.shape)
+            infer_size(shape, t.shape)
         arrays.append(t._data)
     return _nn.binary_cross_entropy_with_logits(input, target, arrays[1], arrays[0], enum)
 
@@ -1986,7 +1975,7 @@ def kl_div(
         RuntimeError: the shapes do not broadcast.
     """
     if size_average is not None or reduce is not None:
-        enum = _nn.REDUCTIONS[_legacy_reduction(size_average, reduce, stacklevel=2)]
+        enum = _nn.REDUCTIONS[_red.legacy_string(size_average, reduce, stacklevel=2)]
     else:
         if reduction == "mean":
             warnings.warn(
@@ -1998,12 +1987,12 @@ def kl_div(
                 stacklevel=2,
             )
         enum = _nn.REDUCTIONS["sum"] if reduction == "batchmean" else _reduction_enum(reduction)
-    _broadcast_shape(target.shape, input.shape)
+    infer_size(target.shape, input.shape)
     if log_target:
         pointwise = _P.exp(target) * (target - input)
     else:
         pointwise = _nn.xlogy(target, target) - target * input
-    reduced = _apply_reduction(pointwise, enum)
+    reduced = _red.apply(pointwise, enum)
     if reduction == "batchmean" and input.ndim != 0:
         reduced = reduced / input.shape[0]
     return reduced

@@ -297,13 +297,9 @@ def multilabel_soft_margin_loss(
     class_dim = input.ndim - 1
     classes = input.shape[class_dim] if input.ndim else 1
     loss = _R.sum(loss, class_dim) / classes
-    if reduction == "none":
-        return loss
-    if reduction == "mean":
-        return _R.mean(loss)
-    if reduction == "sum":
-        return _R.sum(loss)
-    raise ValueError(reduction + " is not valid")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")  # PyTorch's message (and TypeError)
+    return _red.apply(loss, reduction)
 
 
 def _check_margin_input(input: Tensor) -> tuple[int, int]:  # noqa: A002
