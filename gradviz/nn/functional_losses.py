@@ -305,9 +305,7 @@ def multilabel_soft_margin_loss(
 def _check_margin_input(input: Tensor) -> tuple[int, int]:  # noqa: A002
     """Return ``(frames, classes)`` of a multi-class margin input, or raise ATen's error."""
     shape = tuple(input.shape)
-    if not ((len(shape) == 2 and shape[1] != 0) or (len(shape) == 1 and shape[0] != 0)) and (
-        len(shape) != 0
-    ):
+    if shape and (len(shape) > 2 or shape[-1] == 0):
         raise RuntimeError(
             "Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
             f"{list(shape)}"

@@ -528,7 +528,6 @@ def interpolate(
             "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
             "requires a 4-D tensor as input"
         )
-    key = (input.ndim, "linear" if mode == "bilinear" and input.ndim == 4 else mode)
     if mode == "area" and input.ndim in (3, 4) and output_size is not None:
         pool = adaptive_avg_pool1d if input.ndim == 3 else _F.adaptive_avg_pool2d
         return pool(input, output_size if input.ndim == 4 else output_size[0])
@@ -552,7 +551,8 @@ def interpolate(
     scales: tuple[float | None, ...] = (
         tuple(scale_factors) if scale_factors is not None else (None,) * dim
     )
-    return _more.upsample(input, tuple(output_size), scales, key[1], bool(align_corners))
+    upsample_mode = "linear" if mode == "bilinear" and input.ndim == 4 else mode
+    return _more.upsample(input, tuple(output_size), scales, upsample_mode, bool(align_corners))
 
 
 # ---------------------------------------------------------------------------- pixel shuffle
