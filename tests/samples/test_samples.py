@@ -157,7 +157,7 @@ EXPECTED: dict[str, list[str]] = {
     "12_transformer_block": [
         "TransformerEncoderLayer(",
         "output (2, 3, 8)",
-        "self_attn                     33",
+        "self_attn                     36",
         "self_attn.in_proj_weight     grad (24, 8)",
         "norm2.bias                   grad (8,)",
         "in 15 Adam steps",
