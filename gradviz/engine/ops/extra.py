@@ -418,10 +418,7 @@ class MedianAll(Op):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         a, r = ctx.saved_tensors
-        hit = (a == r) | (P.isnan(a) & P.isnan(r))
-        xp = backend.namespace(hit._data)
-        count = int(xp.sum(xp.astype(hit._data, xp.int64)))
-        return P.where(hit, g / max(count, 1), 0.0)
+        return R.evenly_distribute(g, a, r)
 
 
 class MedianDim(_SelectingReduction):

@@ -199,11 +199,19 @@ class _ExtremeAll(Op):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         a, r = ctx.saved_tensors
-        hit = a == r
-        # NOTE: ties share the gradient evenly (PyTorch's evenly_distribute_backward).
-        xp = backend.namespace(hit._data)
-        count = int(xp.sum(xp.astype(hit._data, xp.int64)))
-        return P.where(hit, g / count, 0.0)
+        return evenly_distribute(g, a, r)
+
+
+def evenly_distribute(g: Tensor, a: Tensor, r: Tensor) -> Tensor:
+    """Return the gradient of a full reduction that picked the value ``r`` out of ``a``.
+
+    Every element equal to ``r`` (every NaN, when ``r`` is NaN) gets an even share of ``g``:
+    PyTorch's ``evenly_distribute_backward`` (max, min, median of a whole tensor).
+    """
+    hit = (a == r) | (P.isnan(a) & P.isnan(r))
+    xp = backend.namespace(hit._data)
+    count = int(xp.sum(xp.astype(hit._data, xp.int64)))
+    return P.where(hit, g / (count or 1), 0.0)  # (no element: an empty median)
 
 
 class MaxAll(_ExtremeAll):
