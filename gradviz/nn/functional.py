@@ -350,9 +350,13 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # 
     """Return ``input`` where positive, else ``alpha * (exp(input) - 1)``.
 
     ``EluBackward0``; in place it is ``EluBackward1``, as in PyTorch.
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
     """
+    _check_floating(_kernel("elu", input), input)
     if inplace:
-        return _nn.elu_(input, alpha)
+        return _A.elu_scaled_(input, alpha, 1, 1)
     return _P.elu(input, alpha)
 
 

@@ -686,6 +686,12 @@ INPLACE_CASES: list[Case] = [
     _inplace("imul", lambda lib, a, b: _imul(a * 1, b), (A(3), A(3))),
     _inplace("clamp_", lambda lib, a: a.clone().clamp_(-0.5, 0.5), (A(6),)),
     _inplace("relu_", lambda lib, a: a.clone().relu_(), (A(6),)),
+    _inplace(
+        "elu_",
+        lambda lib, a: lib.nn.functional.elu(a.clone(), 0.5, inplace=True),
+        (A(6),),
+        gradgrad=True,
+    ),
     _inplace("sigmoid_", lambda lib, a: a.clone().sigmoid_(), (A(4),)),
     _inplace("tanh_", lambda lib, a: a.clone().tanh_(), (A(4),)),
     _inplace("exp_", lambda lib, a: a.clone().exp_(), (A(4),)),

@@ -538,3 +538,42 @@ def test_channel_dropout_reprs(torch: Any) -> None:
         lambda m: m.nn.Dropout2d(0.3, True),
     ):
         assert repr(build(gradviz)) == repr(build(torch))
+
+
+ELU_FAMILY = [
+    ("elu", lambda f, x: f.elu(x)),
+    ("elu_alpha", lambda f, x: f.elu(x, alpha=0.5)),
+    ("elu_inplace", lambda f, x: f.elu(x.clone(), alpha=0.5, inplace=True)),
+    ("selu", lambda f, x: f.selu(x)),
+    ("selu_inplace", lambda f, x: f.selu(x.clone(), inplace=True)),
+    ("celu", lambda f, x: f.celu(x, 2.0)),
+    ("celu_inplace", lambda f, x: f.celu(x.clone(), 2.0, inplace=True)),
+]
+
+
+@pytest.mark.parametrize(("label", "call"), ELU_FAMILY, ids=[c[0] for c in ELU_FAMILY])
+def test_elu_family_saves_what_pytorch_saves(torch, label: str, call) -> None:
+    x_np = np.random.default_rng(7).standard_normal((3, 4))
+
+    def saved(lib, f):
+        x = lib.tensor(x_np, requires_grad=True)
+        fn = call(f, x).grad_fn
+        names = sorted(a for a in ("alpha", "scale", "input_scale") if hasattr(fn, "_saved_" + a))
+        values = {a: getattr(fn, "_saved_" + a) for a in names}
+        kind = "self" if hasattr(fn, "_saved_self") and fn._saved_self is x else "result"
+        tensor = fn._saved_self if kind == "self" else fn._saved_result
+        return fn.name(), values, kind, tensor.detach().numpy()
+
+    ref = saved(torch, torch.nn.functional)
+    got = saved(gradviz, F)
+    assert got[:3] == ref[:3]
+    np.testing.assert_allclose(got[3], ref[3], rtol=1e-15, atol=0)  # expm1 may differ by 1 ulp
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_elu_of_an_integer_tensor_is_refused_as_in_pytorch(torch, inplace: bool) -> None:
+    with pytest.raises(NotImplementedError) as ref:
+        torch.nn.functional.elu(torch.arange(3), inplace=inplace)
+    with pytest.raises(NotImplementedError) as got:
+        F.elu(gradviz.arange(3), inplace=inplace)
+    assert str(got.value) == str(ref.value)

@@ -232,94 +232,57 @@ def log_sigmoid(input: Tensor) -> Tensor:  # noqa: A002
     return LogSigmoid.apply(input)
 
 
-class _EluFamily(Op):
-    """``scale * x`` above 0, else ``alpha * scale * (exp(x * input_scale) - 1)``.
+class Celu(Op):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``: ELU with input_scale 1 / alpha.
 
-    d/dx = g * scale above 0, else g * alpha * scale * input_scale * exp(x * input_scale).
+    PyTorch saves only ``alpha`` for it, so it is its own op on ``elu``'s kernel.
     """
 
+    node = "CeluBackward0"
     saves = ("self",)
+    attrs = ("alpha",)
 
     @staticmethod
-    def forward(
-        ctx: Any, a: Any, alpha: float = 1.0, scale: float = 1.0, input_scale: float = 1.0
-    ) -> Any:
-        ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
-        xp = backend.namespace(a)
-        negative = xp.expm1(xp.minimum(a, 0) * input_scale) * (alpha * scale)
-        return xp.where(a > 0, a * scale, negative)
+    def forward(ctx: Any, a: Any, alpha: float = 1.0) -> Any:
+        ctx.alpha = alpha
+        return P.elu_kernel(a, alpha, 1.0, 1.0 / alpha)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (a,) = ctx.saved_tensors
-        # NOTE: clamp first, so the unused branch stays finite (no inf * 0 in double backward).
-        slope = P.exp(P.clamp(a, max=0) * ctx.input_scale) * (
-            ctx.alpha * ctx.scale * ctx.input_scale
-        )
-        return P.where(const(a._data > 0), g * ctx.scale, g * slope)
+        return P.elu_grad(g, a, ctx.alpha, 1.0, 1.0 / ctx.alpha)
 
 
-class _EluFamilyInplace(_EluFamily):
-    """In-place form, saving the result.
+class CeluInplace(Celu):
+    """In-place ``Celu``; it saves its result, as PyTorch does."""
 
-    d/dx = g * scale where result > 0, else g * input_scale * (result + alpha * scale).
-    """
-
+    node = "CeluBackward1"
     saves = ("result",)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (r,) = ctx.saved_tensors
-        negative = g * ((r + ctx.alpha * ctx.scale) * ctx.input_scale)
-        return P.where(const(r._data > 0), g * ctx.scale, negative)
-
-
-class EluScaled(_EluFamily):
-    """``elu`` with ``scale`` and ``input_scale`` (SELU's kernel); formula as ``_EluFamily``."""
-
-    node = "EluBackward0"
-    attrs = ("alpha", "scale", "input_scale")
-
-
-class EluScaledInplace(_EluFamilyInplace):
-    """In-place ``EluScaled`` (``selu_``); formula as ``_EluFamilyInplace``."""
-
-    node = "EluBackward1"
-    attrs = ("alpha", "scale", "input_scale")
-
-
-class Celu(_EluFamily):
-    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``; ELU with input_scale 1/alpha."""
-
-    node = "CeluBackward0"
-    attrs = ("alpha",)
-
-
-class CeluInplace(_EluFamilyInplace):
-    """In-place ``Celu``; it saves its result, as PyTorch does."""
-
-    node = "CeluBackward1"
-    attrs = ("alpha",)
+        return P.elu_grad_from_result(g, r, ctx.alpha, 1.0, 1.0 / ctx.alpha)
 
 
 def elu_scaled(input: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:  # noqa: A002
     """Return ATen's ``elu(input, alpha, scale, input_scale)`` (``EluBackward0``)."""
-    return EluScaled.apply(input, alpha=alpha, scale=scale, input_scale=input_scale)
+    return P.Elu.apply(input, alpha=alpha, scale=scale, input_scale=input_scale)
 
 
 def elu_scaled_(input: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:  # noqa: A002
     """Apply ``elu_scaled`` in place (``EluBackward1``)."""
-    return input._inplace(EluScaledInplace.apply, alpha=alpha, scale=scale, input_scale=input_scale)
+    return input._inplace(P.EluInplace.apply, alpha=alpha, scale=scale, input_scale=input_scale)
 
 
 def celu(input: Tensor, alpha: float) -> Tensor:  # noqa: A002
     """Return the continuously differentiable ELU of ``input`` (``CeluBackward0``)."""
-    return Celu.apply(input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
+    return Celu.apply(input, alpha=alpha)
 
 
 def celu_(input: Tensor, alpha: float) -> Tensor:  # noqa: A002
     """Apply ``celu`` in place (``CeluBackward1``)."""
-    return input._inplace(CeluInplace.apply, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
+    return input._inplace(CeluInplace.apply, alpha=alpha)
 
 
 # ---------------------------------------------------------------------------- gated, parametric

@@ -50,7 +50,6 @@ __all__ = [
     "trilinear",
     "hardtanh",
     "leaky_relu_",
-    "elu_",
     "xlogy",
     "clamp_min",
 ]
@@ -1574,35 +1573,10 @@ class LeakyReluInplace(P.LeakyRelu):
     saves = ("result",)
 
 
-class EluInplace(Op):
-    """In-place ELU; saves its result. d/dx = g where the result > 0, else (result + alpha) g."""
-
-    node = "EluBackward1"
-    saves = ("result",)
-    attrs = ("alpha",)
-
-    @staticmethod
-    def forward(ctx: Any, a: Any, alpha: float = 1.0) -> Any:
-        ctx.alpha = alpha
-        xp = backend.namespace(a)
-        return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, xp.zeros_like(a))))
-
-    @staticmethod
-    def backward(ctx: Any, g: Tensor) -> Any:
-        (r,) = ctx.saved_tensors
-        return P.where(r > 0, g, g * (r + ctx.alpha))
-
-
 def leaky_relu_(input: Tensor, negative_slope: float) -> Tensor:  # noqa: A002
     """Apply leaky ReLU to ``input`` in place (``LeakyReluBackward1``)."""
     input._check_inplace()
     return input._write_inplace(LeakyReluInplace.apply(input, negative_slope=negative_slope))
-
-
-def elu_(input: Tensor, alpha: float) -> Tensor:  # noqa: A002
-    """Apply ELU to ``input`` in place (``EluBackward1``)."""
-    input._check_inplace()
-    return input._write_inplace(EluInplace.apply(input, alpha=alpha))
 
 
 class Xlogy(Op):

@@ -889,27 +889,64 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: 
     return LeakyRelu.apply(input, negative_slope=negative_slope)
 
 
+def elu_kernel(a: Any, alpha: float, scale: float, input_scale: float) -> Any:
+    """Return ATen's ``elu``: ``scale * x`` above 0, else alpha * scale * expm1(x * input_scale)."""
+    xp = backend.namespace(a)
+    negative = xp.expm1(xp.minimum(a, 0) * input_scale) * (alpha * scale)
+    return xp.where(a > 0, a * scale, negative)
+
+
+def elu_grad(g: Tensor, a: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
+    """Return ``elu``'s gradient from its input: g * scale above 0, else g * d(negative)/dx."""
+    # NOTE: clamp first, so the unused branch stays finite (no inf * 0 in double backward).
+    slope = exp(clamp(a, max=0) * input_scale) * (alpha * scale * input_scale)
+    return where(const(a._data > 0), g * scale, g * slope)
+
+
+def elu_grad_from_result(
+    g: Tensor, r: Tensor, alpha: float, scale: float, input_scale: float
+) -> Tensor:
+    """Return ``elu``'s gradient from its result r (in-place forms, which lose the input)."""
+    negative = g * ((r + alpha * scale) * input_scale)
+    return where(const(r._data > 0), g * scale, negative)
+
+
 class Elu(Op):
+    """ATen's ``elu`` (:func:`elu_kernel`); ELU and SELU are this op with other constants."""
+
     node = "EluBackward0"
-    saves = ("result",)
-    attrs = ("alpha",)
+    saves = ("self",)
+    attrs = ("alpha", "scale", "input_scale")
 
     @staticmethod
-    def forward(ctx: Any, a: Any, alpha: float = 1.0) -> Any:
-        ctx.alpha = alpha
-        xp = backend.namespace(a)
-        return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0)))
+    def forward(
+        ctx: Any, a: Any, alpha: float = 1.0, scale: float = 1.0, input_scale: float = 1.0
+    ) -> Any:
+        ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
+        return elu_kernel(a, alpha, scale, input_scale)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (a,) = ctx.saved_tensors
+        return elu_grad(g, a, ctx.alpha, ctx.scale, ctx.input_scale)
+
+
+class EluInplace(Elu):
+    """In-place ``Elu``, saving the result, as PyTorch's ``EluBackward1`` does."""
+
+    node = "EluBackward1"
+    saves = ("result",)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (r,) = ctx.saved_tensors
-        return where(r > 0, g, g * (r + ctx.alpha))
+        return elu_grad_from_result(g, r, ctx.alpha, ctx.scale, ctx.input_scale)
 
 
 @register("elu", method=False)
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
-    """Return ``input`` where positive, else ``alpha * (exp(input) - 1)``."""
-    return Elu.apply(input, alpha=alpha)
+    """Return ``input`` where positive, else ``alpha * (exp(input) - 1)`` (``EluBackward0``)."""
+    return Elu.apply(input, alpha=alpha, scale=1, input_scale=1)
 
 
 class Gelu(Op):
