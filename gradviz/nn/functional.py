@@ -1571,9 +1571,9 @@ def _nll_nd(
     w = None if weight is None else weight._data
     if input.ndim in (1, 2, 4):
         return _nn.nll_loss(input, t, w, reduction, ignore_index)
-    n, c = input.shape[0], input.shape[1]
-    x4 = _S.reshape(input, (n, c, 1, -1))
-    t3 = xp.reshape(t, (n, 1, -1))
+    n, c, rest = input.shape[0], input.shape[1], math.prod(input.shape[2:])
+    x4 = _S.reshape(input, (n, c, 1, rest))  # rest, not -1: the batch may be empty
+    t3 = xp.reshape(t, (n, 1, rest))
     out = _nn.nll_loss(x4, t3, w, reduction, ignore_index)
     if reduction == 0:
         out = _S.reshape(out, (n,) + tuple(input.shape[2:]))

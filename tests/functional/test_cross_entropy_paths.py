@@ -176,3 +176,46 @@ def test_nll_loss_with_every_target_ignored_has_zero_gradient(
         grads.append(grad.detach().numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
     assert not np.isnan(grads[0]).any()
+
+
+EMPTY_SOFTMAX = [((0, 5), 1), ((3, 0), 1), ((0, 5), 0), ((0,), 0), ((2, 0, 3), -1)]
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize(("shape", "dim"), EMPTY_SOFTMAX)
+def test_softmax_family_of_an_empty_tensor_is_empty_as_in_pytorch(
+    torch: Any, name: str, shape: tuple[int, ...], dim: int
+) -> None:
+    def run(lib: Any, f: Any) -> tuple[Any, ...]:
+        x = lib.zeros(shape, dtype=lib.float64, requires_grad=True)
+        y = getattr(f, name)(x, dim)
+        y.sum().backward()
+        return y.grad_fn.name(), tuple(y.shape), tuple(x.grad.shape)
+
+    assert run(gradviz, F) == run(torch, torch.nn.functional)
+
+
+EMPTY_LOSSES = [
+    ("mean", lambda f, x, t: f.cross_entropy(x, t)),
+    ("sum", lambda f, x, t: f.cross_entropy(x, t, reduction="sum")),
+    ("none", lambda f, x, t: f.cross_entropy(x, t, reduction="none")),
+    ("smoothing", lambda f, x, t: f.cross_entropy(x, t, label_smoothing=0.1)),
+    ("nll", lambda f, x, t: f.nll_loss(f.log_softmax(x, 1), t)),
+]
+
+
+@pytest.mark.parametrize(("label", "call"), EMPTY_LOSSES, ids=[c[0] for c in EMPTY_LOSSES])
+@pytest.mark.parametrize("extra", [(), (2,), (2, 3)], ids=["2d", "3d", "4d"])
+def test_losses_of_an_empty_batch_are_pytorchs(
+    torch: Any, label: str, call: Any, extra: tuple[int, ...]
+) -> None:
+    def run(lib: Any, f: Any) -> tuple[Any, ...]:
+        x = lib.zeros((0, 5, *extra), dtype=lib.float64, requires_grad=True)
+        loss = call(f, x, lib.zeros((0, *extra), dtype=lib.int64))
+        loss.sum().backward()
+        return loss.grad_fn.name(), loss.detach().numpy(), tuple(x.grad.shape)
+
+    got, ref = run(gradviz, F), run(torch, torch.nn.functional)
+    assert got[0] == ref[0]
+    np.testing.assert_array_equal(got[1], ref[1])  # nan for a mean over nothing, as in torch
+    assert got[2] == ref[2]

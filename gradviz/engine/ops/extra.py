@@ -138,11 +138,6 @@ def _pick(xp: Any, a: Any, order: Any, pos: Any, axis: int, keepdim: bool) -> tu
     return values, idx
 
 
-def _check_reduction_size(fn: str, shape: tuple[int, ...], dim: int) -> None:
-    if shape and shape[dim] == 0:
-        raise IndexError(f"{fn}(): Expected reduction dim {dim} to have non-zero size.")
-
-
 def _not_for_bool(kernel: str, x: Tensor) -> None:
     if x.dtype.name == "bool":
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
@@ -387,7 +382,7 @@ def kthvalue(
     """
     d = norm_dim(dim, input.ndim)
     _not_for_bool("kthvalue_cpu", input)
-    _check_reduction_size("kthvalue", tuple(input.shape), d)
+    R.check_reduction_size("kthvalue():", tuple(input.shape), (d,))
     size = input.shape[d] if input.ndim else 1
     if not 1 <= k <= size:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
@@ -471,7 +466,7 @@ def median(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noq
         return MedianAll.apply(input)
     d = norm_dim(dim, input.ndim)
     _not_for_bool("median_out", input)
-    _check_reduction_size("median", tuple(input.shape), d)
+    R.check_reduction_size("median():", tuple(input.shape), (d,))
     values, indices = MedianDim.apply(input, dim=d, keepdim=bool(keepdim))
     return MedianResult(values, indices)
 
@@ -544,7 +539,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:  # 
         IndexError: ``dim`` is out of range, or the dimension is empty.
     """
     d = norm_dim(dim, input.ndim)
-    _check_reduction_size("mode", tuple(input.shape), d)
+    R.check_reduction_size("mode():", tuple(input.shape), (d,))
     values, indices = Mode.apply(input, dim=d, keepdim=bool(keepdim))
     return ModeResult(values, indices)
 

@@ -1224,23 +1224,19 @@ class VarMean(Op):
         keepdim: bool = False,
     ) -> Any:
         ctx.dim, ctx.correction, ctx.keepdim = dim, correction, keepdim
-        xp = backend.namespace(a)
-        spread = (xp.std if cls.std else xp.var)(
-            a, axis=dim, correction=correction, keepdims=keepdim
-        )
-        return spread, xp.mean(a, axis=dim, keepdims=keepdim)
+        spread = R.spread(a, dim, correction, keepdim, root=cls.std)
+        return spread, R.mean_kernel(a, dim, keepdim)
 
     @classmethod
     def backward(cls, ctx: Any, g_spread: Tensor, g_mean: Tensor) -> Any:  # type: ignore[override]
-        (a,) = ctx.saved_tensors
+        a = ctx.saved_tensors[0]
         shape = tuple(a.shape)
         n = R._size_of(shape, ctx.dim)
         if cls.std:
-            # NOTE: not R.Std's backward: StdMean saves no result, so the std is recomputed.
+            spread = ctx.saved_tensors[1]  # the std itself, saved as PyTorch does
             centered = a - R.MeanDim.apply(a, dim=ctx.dim, keepdim=True)
-            spread = R.Std.apply(a, dim=ctx.dim, correction=ctx.correction, keepdim=True)
-            scale = R._grow(g_spread, shape, ctx.dim, ctx.keepdim) / spread
-            from_spread = scale * centered * (1 / (n - ctx.correction))
+            scale = R._grow(g_spread / spread, shape, ctx.dim, ctx.keepdim)
+            from_spread = scale * centered * R._reciprocal(n - ctx.correction)
         else:
             from_spread = R._var_grad(g_spread, a, ctx.dim, ctx.correction, ctx.keepdim)
         return from_spread + R._grow(g_mean / n, shape, ctx.dim, ctx.keepdim)
@@ -1253,6 +1249,7 @@ class StdMean(VarMean):
     """
 
     node = "StdMeanBackward0"
+    saves = ("self", "result0")
     std = True
 
 
@@ -1269,12 +1266,9 @@ def _spread_mean(
         dim, unbiased = None, dim
     if not is_floating(input._data.dtype):
         raise RuntimeError(f"{name} only support floating point and complex dtypes")
-    spread, mean = cls.apply(
-        input,
-        dim=norm_dims(dim, input.ndim),
-        correction=R._correction(unbiased, correction),
-        keepdim=keepdim,
-    )
+    dims, corr = norm_dims(dim, input.ndim), R._correction(unbiased, correction)
+    R.warn_degrees_of_freedom(name, tuple(input.shape), dims, corr)
+    spread, mean = cls.apply(input, dim=dims, correction=corr, keepdim=keepdim)
     return spread, mean
 
 
@@ -1415,8 +1409,7 @@ def aminmax(input: Tensor, *, dim: Any = None, keepdim: bool = False) -> Aminmax
         dims = tuple(range(len(shape)))
     else:
         d = norm_dim(dim, len(shape))
-        if shape and shape[d] == 0:
-            raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
+        R.check_reduction_size("aminmax:", shape, (d,))
         dims = (d,) if shape else ()
     lo, hi = Aminmax.apply(input, dim=dims, keepdim=keepdim)
     return AminmaxResult(lo, hi)

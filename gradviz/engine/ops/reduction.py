@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -132,6 +133,14 @@ def sum_to_size(input: Tensor, *size: Any) -> Tensor:  # noqa: A002 - PyTorch's 
 register("sum_to_size", function=False)(sum_to_size)
 
 
+def mean_kernel(a: Any, dims: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """Return NumPy's mean; NaN over an empty slice without NumPy's warning, as PyTorch."""
+    xp = backend.namespace(a)
+    if a.size:
+        return xp.mean(a, axis=dims, keepdims=keepdims)
+    return xp.sum(a, axis=dims, keepdims=keepdims) * math.nan
+
+
 class MeanAll(Op):
     node = "MeanBackward0"
 
@@ -139,7 +148,7 @@ class MeanAll(Op):
     def forward(ctx: Any, a: Any) -> Any:
         ctx.self_sym_sizes = a.shape
         ctx.self_sym_numel = math.prod(a.shape)
-        return backend.namespace(a).mean(a)
+        return mean_kernel(a, None, False)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -156,7 +165,7 @@ class MeanDim(Op):
         ctx.dim = dim
         ctx.keepdim = keepdim
         ctx.self_sym_sizes = a.shape
-        return backend.namespace(a).mean(a, axis=dim, keepdims=keepdim)
+        return mean_kernel(a, dim, keepdim)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -182,17 +191,31 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     return MeanDim.apply(x, dim=norm_dims(dim, x.ndim), keepdim=keepdim)
 
 
+def check_reduction_size(prefix: str, shape: tuple[int, ...], dims: tuple[int, ...]) -> None:
+    """Raise PyTorch's IndexError where an op without identity reduces over an empty dim.
+
+    max, argmax, median and their kin have no value for an empty slice; ``prefix`` is how
+    PyTorch's message names the op (``"max():"``, ``"aminmax:"``).
+    """
+    for d in sorted(dims):
+        if shape and shape[d] == 0:
+            raise IndexError(f"{prefix} Expected reduction dim {d} to have non-zero size.")
+
+
+def _no_identity_for_all(name: str, x: Tensor) -> None:
+    if x._data.size == 0:
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+
+
 class _ExtremeAll(Op):
     saves = ("self", "result")
     kind = "max"
 
     @classmethod
     def forward(cls, ctx: Any, a: Any) -> Any:  # type: ignore[override]
-        if a.size == 0:
-            raise RuntimeError(
-                f"{cls.kind}(): Expected reduction dim to be specified for input.numel() == 0. "
-                "Specify the reduction dim with the 'dim' argument."
-            )
         xp = backend.namespace(a)
         return xp.max(a) if cls.kind == "max" else xp.min(a)
 
@@ -271,8 +294,10 @@ def _extreme(kind: str, input: Tensor, dim: Any, keepdim: bool) -> Any:  # noqa:
     if isinstance(dim, Tensor):
         return (P.maximum if kind == "max" else P.minimum)(input, dim)
     if dim is None:
+        _no_identity_for_all(kind, input)
         return (MaxAll if kind == "max" else MinAll).apply(input)
     d = norm_dim(dim, input.ndim)
+    check_reduction_size(f"{kind}():", tuple(input.shape), (d,))
     values, indices = (MaxDim if kind == "max" else MinDim).apply(input, dim=d, keepdim=keepdim)
     return MinMaxResult(values, indices)
 
@@ -326,16 +351,24 @@ class Amin(Amax):
     kind = "min"
 
 
+def _amax_amin(op: type[Amax], input: Tensor, dim: Any, keepdim: bool) -> Tensor:  # noqa: A002
+    if dim == ():
+        _no_identity_for_all(f"a{op.kind}", input)
+    dims = norm_dims(dim if dim != () else None, input.ndim)
+    check_reduction_size(f"a{op.kind}():", tuple(input.shape), dims)
+    return op.apply(input, dim=dims, keepdim=keepdim)
+
+
 @register("amax")
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:  # noqa: A002
     """Return the maximum along ``dim`` (all dims by default); ties share the gradient."""
-    return Amax.apply(input, dim=norm_dims(dim if dim != () else None, input.ndim), keepdim=keepdim)
+    return _amax_amin(Amax, input, dim, keepdim)
 
 
 @register("amin")
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:  # noqa: A002
     """Return the minimum along ``dim`` (all dims by default); ties share the gradient."""
-    return Amin.apply(input, dim=norm_dims(dim if dim != () else None, input.ndim), keepdim=keepdim)
+    return _amax_amin(Amin, input, dim, keepdim)
 
 
 def _arg(kind: str, input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
@@ -344,6 +377,10 @@ def _arg(kind: str, input: Tensor, dim: Any = None, keepdim: bool = False) -> Te
         raise RuntimeError(f"arg{kind}(): does not support bool input")
     xp = backend.namespace(a)
     fn = xp.argmax if kind == "max" else xp.argmin
+    if dim is None and not a.size:
+        raise IndexError(
+            f"arg{kind}(): Expected reduction dim to be specified for input.numel() == 0."
+        )
     if dim is None:
         out = fn(xp.reshape(a, (-1,)))
         if keepdim:
@@ -352,7 +389,9 @@ def _arg(kind: str, input: Tensor, dim: Any = None, keepdim: bool = False) -> Te
         norm_dim(dim, 0)
         out = backend.zeros(a, (), xp.int64)
     else:
-        out = fn(a, axis=norm_dim(dim, a.ndim), keepdims=keepdim)
+        d = norm_dim(dim, a.ndim)
+        check_reduction_size(f"arg{kind}():", a.shape, (d,))
+        out = fn(a, axis=d, keepdims=keepdim)
     return const(xp.astype(out, xp.int64))
 
 
@@ -368,6 +407,51 @@ def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # 
     return _arg("min", input, dim, keepdim)
 
 
+def spread(a: Any, dims: tuple[int, ...], correction: float, keepdims: bool, *, root: bool) -> Any:
+    """Return the variance of ``a`` over ``dims`` (its square root when ``root``).
+
+    A slice with no degrees of freedom left (n <= correction) gives inf or NaN, as in
+    PyTorch; :func:`warn_degrees_of_freedom` has said so, so NumPy's warnings are silenced.
+    """
+    fn = backend.namespace(a).std if root else backend.namespace(a).var
+    if _reduction_factor(tuple(a.shape), dims) > correction:
+        return fn(a, axis=dims, correction=correction, keepdims=keepdims)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fn(a, axis=dims, correction=correction, keepdims=keepdims)
+
+
+def _reduction_factor(shape: tuple[int, ...], dims: tuple[int, ...]) -> int:
+    """Return PyTorch's "input numel divided by output numel": 0 for an empty input."""
+    return _size_of(shape, dims) if math.prod(shape) else 0
+
+
+def _reciprocal(x: float) -> float:
+    """Return 1 / x, inf for 0 (C's double division, which PyTorch's formulas use)."""
+    return 1 / x if x else math.inf
+
+
+def warn_degrees_of_freedom(
+    name: str, shape: tuple[int, ...], dims: tuple[int, ...], correction: float
+) -> None:
+    """Give PyTorch's UserWarning when ``name`` (var, std, ...) has no degrees of freedom."""
+    if _reduction_factor(shape, dims) <= correction:
+        warnings.warn(
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than "
+            "the reduction factor (input numel divided by output numel).",
+            UserWarning,
+            stacklevel=_caller_level(),
+        )
+
+
+def _caller_level() -> int:
+    """Return the warnings stacklevel, seen from the caller, of the first frame outside gradviz."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("gradviz."):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 class Var(Op):
     node = "VarBackward0"
     saves = ("self",)
@@ -380,7 +464,7 @@ class Var(Op):
         ctx.dim = dim
         ctx.correction = correction
         ctx.keepdim = keepdim
-        return backend.namespace(a).var(a, axis=dim, correction=correction, keepdims=keepdim)
+        return spread(a, dim, correction, keepdim, root=False)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -399,7 +483,7 @@ def _var_grad(
     n = _size_of(tuple(a.shape), dims)
     centered = a - MeanDim.apply(a, dim=dims, keepdim=True)
     g = _grow(g, tuple(a.shape), dims, keepdim)
-    return g * centered * (2 / (n - correction))
+    return g * centered * (2 * _reciprocal(n - correction))
 
 
 class Std(Op):
@@ -414,7 +498,7 @@ class Std(Op):
         ctx.dim = dim
         ctx.correction = correction
         ctx.keepdim = keepdim
-        return backend.namespace(a).std(a, axis=dim, correction=correction, keepdims=keepdim)
+        return spread(a, dim, correction, keepdim, root=True)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -423,7 +507,7 @@ class Std(Op):
         n = _size_of(shape, ctx.dim)
         centered = a - MeanDim.apply(a, dim=ctx.dim, keepdim=True)
         g = _grow(g / r, shape, ctx.dim, ctx.keepdim)
-        return g * centered * (1 / (n - ctx.correction))
+        return g * centered * _reciprocal(n - ctx.correction)
 
 
 def _need_float_var(x: Tensor) -> None:
@@ -450,12 +534,9 @@ def var(
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     _need_float_var(input)
-    return Var.apply(
-        input,
-        dim=norm_dims(dim, input.ndim),
-        correction=_correction(unbiased, correction),
-        keepdim=keepdim,
-    )
+    dims, corr = norm_dims(dim, input.ndim), _correction(unbiased, correction)
+    warn_degrees_of_freedom("var", tuple(input.shape), dims, corr)
+    return Var.apply(input, dim=dims, correction=corr, keepdim=keepdim)
 
 
 @register("std")
@@ -471,12 +552,9 @@ def std(
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     _need_float_var(input)
-    return Std.apply(
-        input,
-        dim=norm_dims(dim, input.ndim),
-        correction=_correction(unbiased, correction),
-        keepdim=keepdim,
-    )
+    dims, corr = norm_dims(dim, input.ndim), _correction(unbiased, correction)
+    warn_degrees_of_freedom("std", tuple(input.shape), dims, corr)
+    return Std.apply(input, dim=dims, correction=corr, keepdim=keepdim)
 
 
 class Prod(Op):
@@ -612,6 +690,8 @@ class Logsumexp(Op):
         ctx.dim = dim
         ctx.keepdim = keepdim
         xp = backend.namespace(a)
+        if not a.size:  # the log of an empty sum: -inf (PyTorch's value)
+            return xp.sum(a, axis=dim, keepdims=keepdim) - math.inf
         m = xp.max(a, axis=dim, keepdims=True)
         m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
         out = xp.log(xp.sum(xp.exp(a - m), axis=dim, keepdims=True)) + m
@@ -669,6 +749,8 @@ class Softmax(Op):
         ctx.dim = dim
         xp = backend.namespace(a)
         axes = (dim,) if a.ndim else ()
+        if not a.size:  # an empty batch or class dimension: nothing to normalise
+            return a.copy()
         e = xp.exp(a - xp.max(a, axis=axes, keepdims=True))
         return e / xp.sum(e, axis=axes, keepdims=True)
 
@@ -694,8 +776,11 @@ class LogSoftmax(Op):
         ctx.dim = dim
         xp = backend.namespace(a)
         axes = (dim,) if a.ndim else ()
-        top = backend.reduce_max(a, axis=axes, keepdims=True)
-        if float(backend.reduce_max(xp.abs(top))) <= _UNSHIFTED_RANGE:  # False for NaN
+        top = backend.reduce_max(a, axis=axes, keepdims=True) if a.size else None
+        if top is None:  # an empty batch or class dimension: nothing to normalise
+            out, e = a.copy(), a.copy()
+            total = xp.ones_like(xp.sum(a, axis=axes, keepdims=True))
+        elif float(backend.reduce_max(xp.abs(top))) <= _UNSHIFTED_RANGE:  # False for NaN
             # The usual case: one pass less over the input than shifting by the maximum.
             e = xp.exp(a)
             total = backend.reduce_sum(e, axis=axes, keepdims=True)
