@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
-from typing import Any
+from typing import Any, ClassVar
 
 from gradviz.engine import backend
 from gradviz.engine.dtypes import (
@@ -1210,7 +1210,7 @@ class VarMean(Op):
     """Variance and mean in one node. d/dx = g_var * 2 (x - mean) / (n - c) + g_mean / n."""
 
     node = "VarMeanBackward0"
-    saves = ("self",)
+    saves: ClassVar[tuple[str, ...]] = ("self",)
     attrs = ("dim", "correction", "keepdim")
     std = False
 

@@ -6,6 +6,7 @@ import math
 import sys
 import warnings
 from collections import namedtuple
+from types import FrameType
 from typing import Any
 
 from gradviz.engine import backend
@@ -446,7 +447,8 @@ def warn_degrees_of_freedom(
 
 def _caller_level() -> int:
     """Return the warnings stacklevel, seen from the caller, of the first frame outside gradviz."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("gradviz."):
         frame, level = frame.f_back, level + 1
     return level
