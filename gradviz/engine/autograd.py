@@ -16,7 +16,7 @@ import heapq
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,29 @@ def _as_tuple(x: Any) -> tuple[Any, ...]:
     if isinstance(x, Tensor):
         return (x,)
     return tuple(x)
+
+
+def _inputs_tuple(inputs: Any, caller: str) -> tuple[Any, ...]:
+    """Return ``inputs`` as PyTorch reads them: a tensor, a sequence, or a dict's values.
+
+    Raises:
+        TypeError: a Mapping other than a dict.
+        RuntimeError: no inputs at all.
+    """
+    if isinstance(inputs, Tensor):
+        return (inputs,)
+    if type(inputs) is dict:
+        out = tuple(inputs.values())
+    elif isinstance(inputs, Mapping):
+        raise TypeError(
+            f"`inputs` argument to `{caller}()` must be a dict, not {type(inputs).__name__}. "
+            "Other Mapping types are not supported."
+        )
+    else:
+        out = tuple(inputs)
+    if not out:
+        raise RuntimeError(f"`inputs` argument to `{caller}()` cannot be empty.")
+    return out
 
 
 def _size(shape: Sequence[int]) -> str:
@@ -111,10 +134,11 @@ def backward(
     """
     roots = _as_tuple(tensors)
     grads = _as_tuple(grad_tensors) if not isinstance(grad_tensors, Tensor) else (grad_tensors,)
-    if create_graph:
+    targets = _inputs_tuple(inputs, "backward") if inputs is not None else None
+    engine = _Engine(roots, grads, retain_graph, create_graph, targets, accumulate=True)
+    if create_graph:  # after the checks of the roots and gradients, as in PyTorch
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
-    targets = _as_tuple(inputs) if inputs is not None else None
-    _Engine(roots, grads, retain_graph, create_graph, targets, accumulate=True).run()
+    engine.run()
 
 
 def grad(
@@ -146,10 +170,15 @@ def grad(
         RuntimeError: an input does not require grad, or is unused and allow_unused is
             False, and the errors of ``backward``.
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, "
+            "but got: allow_unused=False."
+        )
     if is_grads_batched:
         raise NotImplementedError("gradviz.autograd.grad does not support is_grads_batched=True")
     roots = _as_tuple(outputs)
-    targets = _as_tuple(inputs)
+    targets = _inputs_tuple(inputs, "grad")
     grads = _as_tuple(grad_outputs) if not isinstance(grad_outputs, Tensor) else (grad_outputs,)
     for t in targets:
         if not t._requires_grad:
@@ -168,8 +197,10 @@ def grad(
                     "the graph. Set allow_unused=True if this is the desired behavior."
                 )
             if materialize_grads:
-                g = _make(t._data * 0, False, None, 0)
+                g = _make(namespace(t._data).zeros_like(t._data), create_graph, None, 0)
         result.append(g)
+    if type(inputs) is dict:
+        return dict(zip(inputs.keys(), result, strict=True))  # type: ignore[return-value]
     return tuple(result)
 
 

@@ -321,18 +321,30 @@ class Tensor:
         arr = self.numpy()
         return arr.astype(dtype) if dtype is not None else arr
 
-    def __float__(self) -> float:
-        if self._requires_grad:
+    def _python_number(self, warn: bool = True) -> Any:
+        """Return the value for ``float()``, ``int()`` and ``complex()``, as PyTorch checks it.
+
+        PyTorch warns about a tensor that requires grad for float and complex, not int.
+        """
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        if warn and self._requires_grad:
             warnings.warn(
                 "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
                 "behavior.\nConsider using tensor.detach() first.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        return float(self.item())
+        return self.item()
+
+    def __float__(self) -> float:
+        return float(self._python_number())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._python_number(warn=False))
+
+    def __complex__(self) -> complex:
+        return complex(self._python_number())
 
     def __index__(self) -> int:
         if _dt.is_floating(self._data.dtype) or self._data.size != 1:
