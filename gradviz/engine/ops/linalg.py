@@ -14,6 +14,7 @@ __all__ = [
     "addmm",
     "bmm",
     "dot",
+    "inner",
     "matmul",
     "mm",
     "mv",
@@ -156,9 +157,17 @@ def _grad_mat2_array(a: Any, g: Any) -> Any:
     return backend.transposed(_mm_kernel(backend.transposed(g), a))
 
 
+def _refuse_bool(kernel: str, x: Tensor) -> None:
+    """Raise PyTorch's NotImplementedError: its CPU product kernels have no bool version."""
+    if x.dtype.name == "bool":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def _check_2d(fn: str, name: str, x: Tensor) -> None:
+    """Raise PyTorch's error when ``x`` is not a matrix (addmm also names the rank)."""
     if x._data.ndim != 2:
-        raise RuntimeError(f"{name} must be a matrix")
+        got = f", got {x._data.ndim}-D tensor" if fn == "addmm" else ""
+        raise RuntimeError(f"{name} must be a matrix{got}")
 
 
 @register("mm")
@@ -172,6 +181,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
             f"{mat2.shape[0]}x{mat2.shape[1]})"
         )
     _same_dtype(input, mat2)
+    _refuse_bool("addmm_impl_cpu_", input)
     return Mm.apply(input, mat2)
 
 
@@ -209,26 +219,34 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
         raise RuntimeError(
             f"expected scalar type {input.dtype.scalar_name} but found {mat2.dtype.scalar_name}"
         )
+    _refuse_bool("bmm", input)
     return Bmm.apply(input, mat2)
 
 
 @register("mv")
 def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
     """Return the product of a matrix and a vector (``MvBackward0``)."""
-    if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
+    # NOTE: ATen's order: the result is sized by input.size(0) first (IndexError for a 0-d
+    # input), then addmv checks the ranks, then the sizes.
+    if input.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
+    rows, cols = input.shape
+    if cols != vec.shape[0]:
         raise RuntimeError(
-            f"size mismatch, got input ({input.shape[0]}x"
-            f"{input.shape[1] if input.ndim > 1 else ''}), vec ({vec.shape[0] if vec.ndim else ''})"
+            f"size mismatch, got input ({rows}), mat ({rows}x{cols}), vec ({vec.shape[0]})"
         )
     if input.dtype is not vec.dtype:
         v, m = vec.dtype.scalar_name, input.dtype.scalar_name
         raise RuntimeError(
             f"addmv input tensors must have the same dtype, but got {v}, {m}, and {v}"
         )
+    _refuse_bool("addmv_impl_cpu", input)
     return Mv.apply(input, vec)
 
 
-@register("dot", "inner")
+@register("dot")
 def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
     """Return the dot product of two 1-D tensors (``DotBackward0``)."""
     if input.ndim != 1 or tensor.ndim != 1:
@@ -244,6 +262,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
             "dot : expected both vectors to have same dtype, but found "
             f"{input.dtype.scalar_name} and {tensor.dtype.scalar_name}"
         )
+    _refuse_bool("dot", input)
     return Dot.apply(input, tensor)
 
 
@@ -261,6 +280,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     dt = m2.dtype
     if m1.dtype is not dt or (isinstance(input, Tensor) and input._data.dtype is not dt):
         _addmm_dtypes(input, mat1, mat2)  # NOTE: equal dtypes are usually the same object
+    _refuse_bool("addmm_impl_cpu_", mat2)
     if isinstance(input, Tensor):
         size = (m1.shape[0], m2.shape[1])
         have = input._data.shape
@@ -274,7 +294,39 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
 @register("outer", "ger")
 def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
     """Return the outer product of two 1-D tensors (``input.reshape(-1, 1) * vec2``)."""
+    for name, x in (("self", input), ("vec2", vec2)):
+        if x.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {x.ndim}-D")
     return S.reshape(input, (-1, 1)) * vec2
+
+
+@register("inner")
+def inner(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Return the sum of products over the last dimension of both inputs.
+
+    As PyTorch: a product when either input is 0-d, else ``tensordot`` over the last
+    dimensions (a permute, then a dot for two vectors or an mm of the folded inputs, then a
+    view to ``input.shape[:-1] + other.shape[:-1]``).
+
+    Raises:
+        RuntimeError: the last dimensions differ, or the dtypes do.
+    """
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    k = input.shape[-1]
+    if other.shape[-1] != k:
+        raise RuntimeError(
+            "inner() the last dimension must match on both input tensors but got shapes "
+            f"{list(input.shape)} and {list(other.shape)}"
+        )
+    if input.dtype is not other.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    a = S.permute(input, tuple(range(input.ndim)))
+    b = S.permute(other, (other.ndim - 1,) + tuple(range(other.ndim - 1)))
+    if input.ndim == 1 and other.ndim == 1:
+        return S.view(dot(a, b), ())
+    out = mm(S.reshape(a, (-1, k)), S.reshape(b, (k, -1)))
+    return S.view(out, tuple(input.shape[:-1]) + tuple(other.shape[:-1]))
 
 
 @register("matmul")
@@ -295,16 +347,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
         raise RuntimeError(
             f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D"
         )
-    ka = input.shape[-1]
-    kb = other.shape[0] if db == 1 else other.shape[-2]
-    if ka != kb:
-        if da == 1 and db == 1:
-            return dot(input, other)
-        sa = "x".join(str(s) for s in (input.shape if da > 1 else (1, ka))[-2:])
-        if da > 2:
-            sa = f"{input.numel() // ka}x{ka}"
-        sb = "x".join(str(s) for s in (other.shape if db > 1 else (kb, 1))[-2:])
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
+    # NOTE: inner sizes that differ are refused by the path taken (dot, mv, mm or bmm, on
+    # folded or expanded operands), each with its own message, as in ATen.
     if da == 1 and db == 1:
         return dot(input, other)
     if da == 2 and db == 1:
@@ -381,7 +425,7 @@ def _batched(a: Tensor, b: Tensor) -> Tensor:
         output_shape += (n,)
     if db > 1:
         output_shape += (p,)
-    out = Bmm.apply(a3, b3)
+    out = bmm(a3, b3)  # its checks give PyTorch's message for inner sizes that differ
     if vector_rhs:
         out = S.squeeze(out, -1)
     return S.UnsafeView.apply(out, shape=output_shape)
