@@ -304,11 +304,24 @@ def hardtanh(
 ) -> Tensor:
     """Return ``input`` clamped to ``[min_val, max_val]`` (``HardtanhBackward0``).
 
+    An integer input stays integer: the limits are truncated to its dtype, as PyTorch
+    converts them.
+
     Raises:
         ValueError: ``min_val > max_val``.
+        RuntimeError: ``input`` is bool, or an integer limit does not fit its dtype
+            (PyTorch's messages).
     """
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if not input.dtype.is_floating_point:
+        if input.dtype == _dt.bool:
+            raise RuntimeError("Bool inputs not supported for hardtanh")
+        # PyTorch reads the limits as int64 first, then converts them to the input's dtype.
+        low, high = _int_scalar(min_val, _dt.int64), _int_scalar(max_val, _dt.int64)
+        if low < 0 and not input.dtype.is_signed:
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        min_val, max_val = _int_scalar(low, input.dtype), _int_scalar(high, input.dtype)
     if inplace:
         input._check_inplace()
         return input._write_inplace(_nn.hardtanh(input, min_val, max_val))
@@ -324,7 +337,11 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     """Return ``input`` where positive, else ``negative_slope * input``.
 
     ``LeakyReluBackward0``; in place it is ``LeakyReluBackward1``, as in PyTorch.
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
     """
+    _check_floating(_kernel("leaky_relu", input), input)
     if inplace:
         return _nn.leaky_relu_(input, negative_slope)
     return _P.leaky_relu(input, negative_slope)
@@ -335,12 +352,19 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
 
     Raises:
         RuntimeError: ``approximate`` is neither ``'none'`` nor ``'tanh'``.
+        NotImplementedError: ``input`` is not floating point.
     """
+    _check_floating("GeluKernelImpl", input)
     return _P.gelu(input, approximate)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    """Return ``input * sigmoid(input)`` (``SiluBackward0``)."""
+    """Return ``input * sigmoid(input)`` (``SiluBackward0``).
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
+    """
+    _check_floating(_kernel("silu", input), input)
     if inplace:
         return input._inplace(_P.silu)
     return _P.silu(input)
@@ -361,7 +385,12 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # 
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
-    """Return ``log(1 + exp(beta * input)) / beta``, linear where ``beta * input > threshold``."""
+    """Return ``log(1 + exp(beta * input)) / beta``, linear where ``beta * input > threshold``.
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point.
+    """
+    _check_floating(_kernel("softplus", input), input)
     return _P.softplus(input, beta, threshold)
 
 
@@ -461,6 +490,21 @@ def _check_floating(kernel: str, x: Tensor) -> None:
     """Raise PyTorch's error for a float-only kernel given an integer or bool tensor."""
     if not x.dtype.is_floating_point:
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{x.dtype.scalar_name}'")
+
+
+def _int_scalar(value: float, dtype: _dt.dtype) -> int:
+    """``value`` truncated to the integer ``dtype``, as PyTorch's checked Scalar conversion.
+
+    Raises:
+        RuntimeError: ``value`` is NaN or outside the dtype's range (PyTorch's message).
+    """
+    bits = 8 * dtype.itemsize
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if dtype.is_signed else (0, 2**bits - 1)
+    if not low <= value <= high:
+        # NOTE: c10's checked_convert names the fixed-width C type (uint8_t), int for int32.
+        c_type = "int" if dtype.name == "int32" else f"{dtype.name}_t"
+        raise RuntimeError(f"value cannot be converted to type {c_type} without overflow")
+    return int(value)
 
 
 def _kernel(name: str, x: Tensor) -> str:
@@ -582,16 +626,37 @@ def threshold(
 ) -> Tensor:
     """Return ``input`` where it is above ``threshold``, else ``value`` (``ThresholdBackward0``).
 
-    In place it is ``ThresholdBackward1``, as in PyTorch.
+    In place it is ``ThresholdBackward1``, as in PyTorch. For an integer input both numbers
+    are truncated to its dtype, as PyTorch converts them.
+
+    Raises:
+        NotImplementedError: ``input`` is bool.
+        RuntimeError: ``threshold`` or ``value`` does not fit an integer ``input``'s dtype.
     """
+    if not input.dtype.is_floating_point:
+        threshold, value = _int_limits("threshold", input, threshold, value)
     if inplace:
         return _A.threshold_(input, threshold, value)
     return _A.threshold(input, threshold, value)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
-    """Apply ``threshold`` to ``input`` in place and return it (``ThresholdBackward1``)."""
+    """Apply ``threshold`` to ``input`` in place and return it (``ThresholdBackward1``).
+
+    Raises:
+        NotImplementedError: ``input`` is bool.
+        RuntimeError: ``threshold`` or ``value`` does not fit an integer ``input``'s dtype.
+    """
+    if not input.dtype.is_floating_point:
+        threshold, value = _int_limits("threshold", input, threshold, value)
     return _A.threshold_(input, threshold, value)
+
+
+def _int_limits(kernel: str, x: Tensor, *values: float) -> list[int]:
+    """``values`` as ``x``'s integer dtype converts them, or PyTorch's error for a bool ``x``."""
+    if x.dtype == _dt.bool:
+        _check_floating(_kernel(kernel, x), x)
+    return [_int_scalar(v, x.dtype) for v in values]
 
 
 def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
