@@ -818,6 +818,20 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
 _np_erf = np.frompyfunc(math.erf, 1, 1)
 
 
+def fmod(a: Any, b: Any) -> Any:
+    """Return C's ``fmod(a, b)`` elementwise (the dividend's sign), exactly, as ATen does.
+
+    The Array API has no ``fmod``: where the namespace lacks it (array_api_strict), the
+    Python remainder is moved to the dividend's sign.
+    """
+    xp = namespace(a if hasattr(a, "shape") else b)
+    kernel = getattr(xp, "fmod", None)
+    if kernel is not None:
+        return kernel(a, b)
+    r = xp.remainder(a, b)
+    return xp.where((r != 0) & ((r < 0) != (a < 0)), r - b, r)
+
+
 def erf(x: Any) -> Any:
     """Return the error function of ``x`` elementwise, in ``x``'s dtype."""
     if isinstance(x, np.ndarray | np.generic):

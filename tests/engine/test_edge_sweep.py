@@ -38,6 +38,26 @@ SWEPT_OPS = {
     "ger",
     "addmm",
     "matmul",
+    "abs",
+    "absolute",
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "remainder",
+    "fmod",
+    "pow",
+    "maximum",
+    "minimum",
+    "clamp",
+    "clip",
+    "elu",
+    "elu_",
+    "fill_",
+    "zero_",
+    "copy_",
+    "copysign",
 }
 
 # (case id, variant, dtype) -> why gradviz does not follow PyTorch there.
@@ -45,6 +65,9 @@ KNOWN: dict[tuple[str, str, str], str] = {
     # torch keeps float scalars' type for integer addmm (beta=0.5 truncates to 0 but the
     # result stays int64); gradviz promotes to float64 as for any other int op with a float.
     ("addmm-alpha-beta", "base", "int64"): "torch's addmm keeps int64 with float alpha/beta",
+    # x ** -0.5 and x ** 0.5: ATen computes the gradient with rsqrt, NaN at -inf; C's pow
+    # (and gradviz) gives 0 there, the limit.
+    ("pow-sqrt", "ninf", "float64"): "torch's rsqrt-based pow gradient is NaN at -inf",
 }
 
 Variant = tuple[str, list[tuple[np.ndarray, str]]]  # name, [(leaf values, view kind)]

@@ -289,7 +289,9 @@ def _remainder(a: Any, b: Any) -> Any:
     xp = backend.namespace(a if hasattr(a, "shape") else b)
     dtype = _dtype(a, b)
     if is_floating(dtype):
-        return a - xp.floor(a / b) * b
+        # NOTE: ATen's fmod-based kernel, exact (a - floor(a / b) * b was off in the last bit
+        # for a third of the values, and NaN for an infinite divisor).
+        return xp.remainder(a, b)
     _check_integer_divisor("remainder_cpu", dtype, b)
     return xp.remainder(a, b)
 
@@ -337,7 +339,7 @@ def _fmod(a: Any, b: Any) -> Any:
     xp = backend.namespace(a if hasattr(a, "shape") else b)
     dtype = _dtype(a, b)
     if is_floating(dtype):
-        return a - xp.trunc(a / b) * b
+        return backend.fmod(a, b)
     _check_integer_divisor("fmod_cpu", dtype, b)
     r = xp.remainder(a, b)
     return xp.where((r != 0) & ((r < 0) != (a < 0)), r - b, r)
@@ -345,6 +347,20 @@ def _fmod(a: Any, b: Any) -> Any:
 
 def _dtype(a: Any, b: Any) -> Any:
     return a.dtype if hasattr(a, "dtype") else b.dtype
+
+
+def _floating_only(kernel: str, x: Tensor) -> None:
+    """Raise PyTorch's NotImplementedError: ATen's ``kernel`` has no integer or bool version."""
+    if not is_floating(x._data.dtype):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{x.dtype.scalar_name}'")
+
+
+def zero_grad(g: Tensor) -> Tensor:
+    """Return zeros shaped like ``g``: PyTorch's ``zeros_like(grad)``.
+
+    ``g * 0`` would be NaN where ``g`` is NaN or infinite.
+    """
+    return const(backend.zeros(g._data, g._data.shape))
 
 
 class Neg(Op):
@@ -396,7 +412,7 @@ class PowScalar(Op):
         (a,) = ctx.saved_tensors
         e = ctx.exponent
         if e == 0:
-            return g * 0
+            return zero_grad(g)
         if e == 2:
             return g * (a * 2)
         return g * (a ** (e - 1) * e)
@@ -795,7 +811,7 @@ class _ZeroGrad(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        return g * 0
+        return zero_grad(g)
 
 
 def _zero_grad_op(name: str, node: str, kernel: Any) -> Any:
@@ -824,7 +840,10 @@ def _zero_grad_op(name: str, node: str, kernel: Any) -> Any:
     return op
 
 
-sign = _zero_grad_op("sign", "SignBackward0", lambda xp, a: xp.sign(a))
+# NOTE: PyTorch's sign is (0 < x) - (x < 0): 0 for NaN, where NumPy's sign gives NaN.
+sign = _zero_grad_op(
+    "sign", "SignBackward0", lambda xp, a: xp.where(xp.isnan(a), xp.zeros_like(a), xp.sign(a))
+)
 floor = _zero_grad_op("floor", "FloorBackward0", lambda xp, a: xp.floor(a))
 ceil = _zero_grad_op("ceil", "CeilBackward0", lambda xp, a: xp.ceil(a))
 round = _zero_grad_op("round", "RoundBackward0", lambda xp, a: xp.round(a))  # noqa: A001
@@ -886,6 +905,7 @@ class LeakyRelu(Op):
 @register("leaky_relu", method=False)
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
     """Return ``input`` where positive, else ``negative_slope * input``."""
+    _floating_only("leaky_relu_cpu", input)
     return LeakyRelu.apply(input, negative_slope=negative_slope)
 
 
@@ -900,7 +920,7 @@ def elu_grad(g: Tensor, a: Tensor, alpha: float, scale: float, input_scale: floa
     """Return ``elu``'s gradient from its input: g * scale above 0, else g * d(negative)/dx."""
     # NOTE: clamp first, so the unused branch stays finite (no inf * 0 in double backward).
     slope = exp(clamp(a, max=0) * input_scale) * (alpha * scale * input_scale)
-    return where(const(a._data > 0), g * scale, g * slope)
+    return where(const(a._data <= 0), g * slope, g * scale)  # NaN: g * scale, as in ATen
 
 
 def elu_grad_from_result(
@@ -908,7 +928,7 @@ def elu_grad_from_result(
 ) -> Tensor:
     """Return ``elu``'s gradient from its result r (in-place forms, which lose the input)."""
     negative = g * ((r + alpha * scale) * input_scale)
-    return where(const(r._data > 0), g * scale, negative)
+    return where(const(r._data <= 0), negative, g * scale)
 
 
 class Elu(Op):
@@ -946,6 +966,7 @@ class EluInplace(Elu):
 @register("elu", method=False)
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
     """Return ``input`` where positive, else ``alpha * (exp(input) - 1)`` (``EluBackward0``)."""
+    _floating_only("elu_cpu", input)
     return Elu.apply(input, alpha=alpha, scale=1, input_scale=1)
 
 
@@ -984,6 +1005,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     """Return the Gaussian error linear unit of ``input`` (``approximate='tanh'`` optional)."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
+    _floating_only("GeluKernelImpl", input)
     return Gelu.apply(input, approximate=approximate)
 
 
@@ -1005,6 +1027,7 @@ class Silu(Op):
 @register("silu", method=False)
 def silu(input: Tensor) -> Tensor:  # noqa: A002
     """Return ``input * sigmoid(input)``."""
+    _floating_only("silu_cpu", input)
     return Silu.apply(input)
 
 
@@ -1032,6 +1055,7 @@ class Softplus(Op):
 @register("softplus", method=False)
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
     """Return ``log(1 + exp(beta * input)) / beta``, linear above ``threshold``."""
+    _floating_only("softplus_cpu", input)
     return Softplus.apply(input, beta=beta, threshold=threshold)
 
 
@@ -1083,18 +1107,24 @@ class ClampTensor(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any, Any]:
+        # NOTE: ATen's clamp_backward_min_max: a bound gets the gradient where it won (a
+        # NaN input sends it to neither bound), a min above the max wins over it.
         a, lo, hi = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        zero = zero_grad(g)
         keep = None
         glo = ghi = None
         if lo is not None:
-            above = a >= lo
-            keep = above
-            glo = where(above, g * 0, g) if ctx.needs_input_grad[1] else None
+            keep = a >= lo
+            if need[1]:
+                won = a < lo if hi is None else (a < lo) & (lo < hi)
+                glo = where(won, g, zero)
         if hi is not None:
-            below = a <= hi
-            keep = below if keep is None else keep & below
-            ghi = where(below, g * 0, g) if ctx.needs_input_grad[2] else None
-        return where(keep, g, g * 0), glo, ghi
+            keep = a <= hi if keep is None else keep & (a <= hi)
+            if need[2]:
+                won = a > hi if lo is None else (a > hi) | (hi < lo)
+                ghi = where(won, g, zero)
+        return where(keep, g, zero), glo, ghi
 
 
 @register("clamp", "clip")
@@ -1103,6 +1133,11 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        tensors = [x for x in (input, min, max) if isinstance(x, Tensor)]
+        if any(x.shape != input.shape for x in tensors):
+            infer_size(*(tuple(x.shape) for x in tensors))  # PyTorch's error when they differ
+        if min is not None and max is not None and result_type(input, min, max).name == "bool":
+            raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
         return ClampTensor.apply(input, min, max)
     return ClampScalar.apply(_cast_for_scalar(input, min, max), min=min, max=max)
 
@@ -1119,7 +1154,7 @@ class Maximum(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
-        return _minmax_backward(ctx, g, lambda a, b: a > b)
+        return _minmax_backward(ctx, g, lambda a, b: a < b)
 
 
 class Minimum(Op):
@@ -1134,14 +1169,22 @@ class Minimum(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
-        return _minmax_backward(ctx, g, lambda a, b: a < b)
+        return _minmax_backward(ctx, g, lambda a, b: a > b)
 
 
-def _minmax_backward(ctx: Any, g: Tensor, wins: Any) -> tuple[Any, Any]:
+def _minmax_backward(ctx: Any, g: Tensor, loses: Any) -> tuple[Any, Any]:
+    """ATen's formulas: ``where(a == b, g / 2, g)``, zero where the input lost.
+
+    Ties split the gradient in half; a NaN on either side loses nothing, so both inputs get
+    the whole gradient there, as in PyTorch.
+    """
     a, b = ctx.saved_tensors
-    # NOTE: ties split the gradient in half, as PyTorch does.
-    w = where(wins(a, b), 1.0, where(a == b, 0.5, 0.0))
-    return g * w, g * (1 - w)
+    zero = zero_grad(g)
+    shared = where(a == b, g * 0.5, g)
+    need = ctx.needs_input_grad
+    ga = where(loses(a, b), zero, shared) if need[0] else None
+    gb = where(loses(b, a), zero, shared) if need[1] else None
+    return ga, gb
 
 
 @register("maximum")
@@ -1362,7 +1405,7 @@ class Fill(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        return g * 0
+        return zero_grad(g)
 
 
 class Zero(Op):
@@ -1374,7 +1417,7 @@ class Zero(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
-        return g * 0
+        return zero_grad(g)
 
 
 class Copy(Op):
@@ -1391,11 +1434,16 @@ class Copy(Op):
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
-        return g * 0, g
+        return zero_grad(g), g
 
 
 def _fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002 - PyTorch's argument name
     if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(
+                "fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value.ndim} dimensions."
+            )
         return Copy.apply(input, value)
     return Fill.apply(input, value=value)
 
@@ -1405,4 +1453,11 @@ def _zero(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's argument name
 
 
 def _copy(input: Tensor, src: Any) -> Tensor:  # noqa: A002 - PyTorch's argument name
+    if isinstance(src, Tensor) and src.shape != input.shape:
+        shape = infer_size(tuple(input.shape), tuple(src.shape))  # PyTorch's size mismatch
+        if shape != tuple(input.shape):
+            raise RuntimeError(
+                f"output with shape {list(input.shape)} doesn't match the broadcast shape "
+                f"{list(shape)}"
+            )
     return Copy.apply(input, src)
