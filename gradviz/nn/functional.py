@@ -922,6 +922,11 @@ def _check_conv_ranges(
         raise RuntimeError("non-positive dilation is not supported")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
+    if weight.shape[0] < groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+            f"but got weight of size {list(weight.shape)} instead"
+        )
     if weight.shape[0] % groups:
         raise RuntimeError(
             f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
@@ -1110,6 +1115,32 @@ def _check_pool_output(
         )
 
 
+def _check_pool_input(input: Tensor) -> None:  # noqa: A002
+    """PyTorch's pool2d_shape_check of a 3-D or 4-D input: only a batch dim may be empty."""
+    if 0 in tuple(input.shape[input.ndim - 3 :]):
+        raise RuntimeError(
+            "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
+            f"but got:{list(input.shape)}"
+        )
+
+
+def _check_non_empty(fn: str, input: Tensor, dims: Sequence[int]) -> None:  # noqa: A002
+    """PyTorch's check of the adaptive poolings that none of ``dims`` is empty."""
+    for i in dims:
+        if input.shape[i] == 0:
+            raise RuntimeError(
+                f"{fn}(): Expected input to have non-zero size for non-batch dimensions, but "
+                f"input has sizes {list(input.shape)} with dimension {i} being empty"
+            )
+
+
+def _check_pool_dtype(kernel: str, input: Tensor, integers: bool) -> None:  # noqa: A002
+    """PyTorch's dtype dispatch of a pooling kernel: floats, and int64 too with ``integers``."""
+    dtype = input.dtype
+    if not dtype.is_floating_point and not (integers and dtype == _dt.int64):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype.scalar_name}'")
+
+
 def max_pool2d(
     input: Tensor,  # noqa: A002
     kernel_size: Any,
@@ -1125,11 +1156,13 @@ def max_pool2d(
     ``H*W`` index of each maximum is returned too.
 
     Raises:
-        RuntimeError: bad input rank, kernel, stride, padding or dilation, or an empty
-            output (PyTorch's messages).
+        RuntimeError: bad input rank, kernel, stride, padding or dilation, an empty dim
+            other than the batch, or an empty output (PyTorch's messages).
+        NotImplementedError: ``input`` is bool.
     """
-    if input.ndim not in (3, 4) or input.numel() == 0:
+    if input.ndim not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    _check_pool_input(input)
     kernel, step, pad, dil = _pool_args("max_pool2d", kernel_size, stride, padding, dilation)
     if kernel[1] // 2 < pad[1] or kernel[0] // 2 < pad[0]:
         raise RuntimeError(
@@ -1137,6 +1170,8 @@ def max_pool2d(
             f"padW = {pad[1]}, padH = {pad[0]}, kW = {kernel[1]}, kH = {kernel[0]}"
         )
     _check_pool_output(input, kernel, step, pad, dil, ceil_mode)
+    if input.dtype == _dt.bool:
+        _check_pool_dtype("max_pool2d", input, integers=False)
     values, indices = _nn.max_pool2d_with_indices(input, kernel, step, pad, dil, bool(ceil_mode))
     return (values, indices) if return_indices else values
 
@@ -1163,9 +1198,13 @@ def avg_pool2d(
         count_include_pad: count padding zeros in the average's divisor.
         divisor_override: divide every window sum by this instead.
 
+    An int64 input is averaged with truncating division, as in PyTorch.
+
     Raises:
         IndexError: the input has fewer than 3 dimensions.
-        RuntimeError: bad arguments or an empty output (PyTorch's messages).
+        RuntimeError: bad arguments, an empty dim other than the batch, or an empty output
+            (PyTorch's messages).
+        NotImplementedError: ``input`` is bool or an integer type other than int64.
     """
     if input.ndim < 3:
         raise IndexError(
@@ -1177,13 +1216,20 @@ def avg_pool2d(
             "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
             f"but got:{list(input.shape)}"
         )
+    _check_pool_input(input)
     kernel, step, pad, dil = _pool_args("avg_pool2d", kernel_size, stride, padding, 1)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     _check_pool_output(input, kernel, step, pad, dil, ceil_mode)
-    return _nn.avg_pool2d(
-        input, kernel, step, pad, bool(ceil_mode), bool(count_include_pad), divisor_override
-    )
+    options = (kernel, step, pad, bool(ceil_mode), bool(count_include_pad), divisor_override)
+    if not input.dtype.is_floating_point:
+        _check_pool_dtype("avg_pool2d", input, integers=True)
+        # NOTE: ATen divides int64 window sums with C's truncating division; the float64
+        # mean truncates to the same integer (a non-integer quotient is at least 1/divisor
+        # away from one, far beyond float64's rounding at these sizes).
+        mean = _nn.avg_pool2d(input.to(_dt.float64), *options)
+        return _P.trunc(mean).to(input.dtype)
+    return _nn.avg_pool2d(input, *options)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
@@ -1193,12 +1239,10 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     other sizes give ``AdaptiveAvgPool2DBackward0``.
 
     Raises:
-        RuntimeError: the input is not 3-D or 4-D, or ``output_size`` is not 1 or 2 values.
+        RuntimeError: ``output_size`` is not 1 or 2 values, or (for sizes other than 1) the
+            input is not 3-D or 4-D or its last two dims are empty.
+        NotImplementedError: ``input`` is not floating point (for sizes other than 1).
     """
-    if input.ndim not in (3, 4):
-        raise RuntimeError(
-            f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}"
-        )
     if isinstance(output_size, (list, tuple)):
         if len(output_size) != 2:
             raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
@@ -1209,7 +1253,14 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     else:
         sizes = (operator.index(output_size),) * 2
     if sizes == (1, 1):
+        # NOTE: ATen takes this shortcut before it checks the rank (a 2-D input is fine).
         return _R.mean(input, (-2, -1), keepdim=True)
+    if input.ndim not in (3, 4):
+        raise RuntimeError(
+            f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}"
+        )
+    _check_non_empty("adaptive_avg_pool2d", input, (input.ndim - 2, input.ndim - 1))
+    _check_pool_dtype("adaptive_avg_pool2d", input, integers=False)
     if sizes[0] == 0 or sizes[1] == 0:
         return _const(backend.zeros(input._data, tuple(input.shape[:-2]) + sizes))
     return _nn.adaptive_avg_pool2d(input, (sizes[0], sizes[1]))
@@ -1276,11 +1327,25 @@ def batch_norm(
     in place: ``running = (1 - momentum) * running + momentum * batch`` (unbiased
     variance). In evaluation the running statistics are used.
 
+    An empty input (an empty batch) takes ATen's shortcut, before any other check: the
+    running statistics are left alone and the output is ``input.clone() * weight[0] +
+    bias[0]`` (``AddBackward0``), so the gradient chain reaches the parameters.
+
     Raises:
         ValueError: training with one value per channel.
         RuntimeError: missing running statistics in evaluation, or a parameter with the
             wrong number of elements (PyTorch's messages).
+        IndexError: an empty input with an empty ``weight`` or ``bias`` (PyTorch's message).
     """
+    if input.numel() == 0:
+        # NOTE: ATen's _batch_norm_impl_index: "don't return view of input, don't return
+        # empty tensor because it will break gradient chain".
+        out = _S.clone(input)
+        if weight is not None:
+            out = out * _shape_more.select(weight, 0, 0)
+        if bias is not None:
+            out = out + _shape_more.select(bias, 0, 0)
+        return out
     if training:
         size = list(input.shape)
         if math.prod(size[:1] + size[2:]) == 1:

@@ -22,6 +22,7 @@ import operator
 from typing import Any
 
 from gradviz.engine import backend
+from gradviz.engine import dtypes as _dt
 from gradviz.engine.grad_mode import no_grad
 from gradviz.engine.ops import nn as _nn
 from gradviz.engine.ops import nn_more as _more
@@ -101,10 +102,16 @@ def max_pool1d(
         return_indices: also return the indices of the maxima.
 
     Raises:
-        RuntimeError: bad input rank, kernel, stride, padding or dilation, or an empty
-            output (PyTorch's messages).
+        RuntimeError: bad input rank, kernel, stride, padding or dilation, an empty dim
+            other than the batch, or an empty output (PyTorch's messages).
+        NotImplementedError: ``input`` is not floating point (without ``return_indices``)
+            or is bool.
     """
-    if input.ndim not in (2, 3):
+    if return_indices:
+        # PyTorch's max_pool1d_with_indices: max_pool2d's checks of the unsqueezed input.
+        _dim_range(input, "max_pool1d")
+        _F._check_pool_input(_S.unsqueeze(input, -2))
+    elif input.ndim not in (2, 3) or 0 in tuple(input.shape[input.ndim - 2 :]):
         raise RuntimeError(
             "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size "
             f"for input, but got:{list(input.shape)}"
@@ -144,6 +151,11 @@ def max_pool1d(
     out = _nn.pool_output_size(input.shape[-1], k, s, p, d, bool(ceil_mode))
     if out <= 0:
         raise RuntimeError(f"max_pool1d() Invalid computed output size: {out}")
+    if return_indices:
+        if input.dtype == _dt.bool:
+            _F._check_pool_dtype("max_pool2d", input, integers=False)
+    else:
+        _F._check_pool_dtype("max_pool1d_impl", input, integers=False)
     values, indices = _nn.max_pool2d_with_indices(
         _S.unsqueeze(input, -2), (1, k), (1, s), (0, p), (1, d), bool(ceil_mode)
     )
@@ -224,19 +236,15 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
     """
     _dim_range(input, "adaptive_max_pool1d")
     size = _check1d("adaptive_max_pool1d", "output_size", output_size)
+    _F._check_non_empty("adaptive_max_pool1d", input, range(1, input.ndim))
     values, indices = _adaptive_max(_S.unsqueeze(input, -2), (1, size))
     values = _S.squeeze(values, -2)
     return (values, _S.squeeze(indices, -2)) if return_indices else values
 
 
 def _adaptive_max(input: Tensor, sizes: tuple[int, int]) -> tuple[Tensor, Tensor]:  # noqa: A002
-    for i in range(1, input.ndim):
-        if input.shape[i] == 0:
-            raise RuntimeError(
-                "adaptive_max_pool2d(): Expected input to have non-zero size for non-batch "
-                f"dimensions, but input has sizes {list(input.shape)} with dimension {i} being "
-                "empty"
-            )
+    _F._check_non_empty("adaptive_max_pool2d", input, range(1, input.ndim))
+    _F._check_pool_dtype("adaptive_max_pool2d", input, integers=False)
     shape = tuple(input.shape[:-2]) + sizes
     if any(s < 0 for s in sizes):
         raise RuntimeError(
