@@ -58,6 +58,51 @@ SWEPT_OPS = {
     "zero_",
     "copy_",
     "copysign",
+    "reshape",
+    "view",
+    "flatten",
+    "permute",
+    "transpose",
+    "t",
+    "squeeze",
+    "unsqueeze",
+    "expand",
+    "expand_as",
+    "repeat",
+    "tile",
+    "flip",
+    "flipud",
+    "fliplr",
+    "rot90",
+    "roll",
+    "narrow",
+    "select",
+    "diagonal",
+    "movedim",
+    "moveaxis",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "hstack",
+    "vstack",
+    "split",
+    "chunk",
+    "unbind",
+    "tensor_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "tril",
+    "triu",
+    "tril_",
+    "triu_",
+    "masked_select",
+    "max",
+    "min",
 }
 
 # (case id, variant, dtype) -> why gradviz does not follow PyTorch there.
@@ -68,6 +113,10 @@ KNOWN: dict[tuple[str, str, str], str] = {
     # x ** -0.5 and x ** 0.5: ATen computes the gradient with rsqrt, NaN at -inf; C's pow
     # (and gradviz) gives 0 there, the limit.
     ("pow-sqrt", "ninf", "float64"): "torch's rsqrt-based pow gradient is NaN at -inf",
+    # x.expand(-1, 4) of a 0-d tensor: torch reports an integer overflow of its numel (the
+    # -1 is never resolved); gradviz reports the negative size. Both refuse it.
+    ("expand-minus-one", "0d", "float64"): "torch: 'numel: integer multiplication overflow'",
+    ("expand-minus-one", "0d", "float32"): "torch: 'numel: integer multiplication overflow'",
 }
 
 Variant = tuple[str, list[tuple[np.ndarray, str]]]  # name, [(leaf values, view kind)]

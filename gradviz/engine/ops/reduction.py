@@ -260,7 +260,9 @@ class _ExtremeDim(Op):
         ctx.self_sym_sizes = a.shape
         xp = backend.namespace(a)
         if a.ndim == 0:  # a 0-d tensor is its own extreme, at index 0
-            return xp.asarray(a, copy=True), backend.zeros(a, (), xp.int64)
+            zero = backend.zeros(a, (), xp.int64)
+            ctx.save_array("indices", zero)  # (backward read it: a TypeError when missing)
+            return xp.asarray(a, copy=True), zero
         find = xp.argmax if cls.kind == "max" else xp.argmin
         idx = xp.astype(find(a, axis=dim, keepdims=True), xp.int64)
         values = xp.take_along_axis(a, idx, axis=dim)

@@ -12,6 +12,7 @@ from typing import Any
 
 from gradviz.engine import backend
 from gradviz.engine.dtypes import is_bool, is_floating, native
+from gradviz.engine.function import infer_size
 from gradviz.engine.grad_mode import _grad_enabled
 from gradviz.engine.ops import pointwise as P  # noqa: N812 - short module aliases
 from gradviz.engine.ops import reduction as R  # noqa: N812
@@ -173,6 +174,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:  # 
     """Return ``input`` with dims ``start_dim..end_dim`` merged into one."""
     shape = tuple(input.shape)
     if not shape:
+        norm_dim(start_dim, 0)  # PyTorch's IndexError for a dim other than 0 or -1
+        norm_dim(end_dim, 0)
         return reshape(input, (1,))
     s = norm_dim(start_dim, len(shape))
     e = norm_dim(end_dim, len(shape))
@@ -216,7 +219,9 @@ class Permute(Op):
 @register("permute")
 def permute(input: Tensor, *dims: Any) -> Tensor:  # noqa: A002
     """Return a view of ``input`` with its dimensions reordered."""
-    order = tuple(norm_dim(d, input.ndim) for d in _shape_arg(dims))
+    given = _shape_arg(dims)
+    # NOTE: the count first, as PyTorch (a 0-d input has no dim to wrap the others into)
+    order = tuple(norm_dim(d, input.ndim) for d in given) if len(given) == input.ndim else given
     if sorted(order) != list(range(input.ndim)):
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
@@ -322,7 +327,7 @@ class SqueezeDim(Op):
     def forward(ctx: Any, a: Any, dim: int = 0) -> Any:
         ctx.dim = dim
         ctx.self_sym_sizes = a.shape
-        if a.shape[dim] != 1:
+        if not a.ndim or a.shape[dim] != 1:  # a 0-d input accepts dim 0/-1 and stays 0-d
             return a[...]
         return backend.namespace(a).squeeze(a, axis=dim)
 
@@ -338,7 +343,7 @@ class SqueezeDims(SqueezeDim):
     def forward(ctx: Any, a: Any, dim: tuple[int, ...] = ()) -> Any:  # type: ignore[override]
         ctx.dim = dim
         ctx.self_sym_sizes = a.shape
-        axes = tuple(d for d in dim if a.shape[d] == 1)
+        axes = tuple(d for d in dim if a.ndim and a.shape[d] == 1)
         return backend.namespace(a).squeeze(a, axis=axes) if axes else a[...]
 
 
@@ -407,6 +412,8 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:  # noqa: A002
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """Return ``input`` broadcast to ``other``'s shape."""
+    if other.shape != input.shape:
+        return expand(input, *other.shape)  # its checks give PyTorch's messages
     return Expand.apply(input, shape=tuple(other.shape))
 
 
@@ -550,6 +557,9 @@ def _check_seq(name: str, tensors: Any) -> list[Tensor]:
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Return the tensors joined along ``dim`` (``CatBackward0``)."""
     ts = _check_seq("cat", tensors)
+    for i, x in enumerate(ts):
+        if not x.ndim:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     ref = ts[0]
     d = norm_dim(dim, ref.ndim)
     for i, x in enumerate(ts):
@@ -597,14 +607,17 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 @register("hstack", method=False)
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
     """Stack horizontally (along dim 1, or 0 for 1-D tensors)."""
-    ts = _check_seq("hstack", tensors)
+    ts = [x if x.ndim else reshape(x, (1,)) for x in _check_seq("hstack", tensors)]  # atleast_1d
     return cat(ts, 0 if ts[0].ndim == 1 else 1)
 
 
 @register("vstack", method=False)
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
     """Stack vertically (1-D tensors become rows)."""
-    ts = [x if x.ndim > 1 else unsqueeze(x, 0) for x in _check_seq("vstack", tensors)]
+    ts = [  # atleast_2d, as PyTorch: a 0-d tensor becomes 1x1, a 1-D one a row
+        x if x.ndim > 1 else unsqueeze(x, 0) if x.ndim else reshape(x, (1, 1))
+        for x in _check_seq("vstack", tensors)
+    ]
     return cat(ts, 0)
 
 
@@ -668,6 +681,8 @@ class Unbind(Op):
 @register("split")
 def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
     """Split ``input`` into chunks of a size, or into the listed sizes, along ``dim``."""
+    if not input.ndim:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = norm_dim(dim, input.ndim)
     n = input.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -693,16 +708,21 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
 @register("chunk")
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
     """Split ``input`` into ``chunks`` pieces of (almost) equal size along ``dim``."""
+    if not input.ndim:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    n = input.shape[norm_dim(dim, input.ndim)]
-    size = -(-n // chunks) if n else 1
-    return split(input, size, dim)
+    d = norm_dim(dim, input.ndim)
+    n = input.shape[d]
+    if not n:  # ATen: an empty dim gives ``chunks`` empty pieces (split_with_sizes)
+        return SplitWithSizes.apply(input, sizes=(0,) * chunks, dim=d)
+    return split(input, -(-n // chunks), dim)
 
 
 @register("unbind")
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
     """Return the slices of ``input`` along ``dim`` (``UnbindBackward0``)."""
+    _refuse_0d_dim(input, dim)
     return Unbind.apply(input, dim=norm_dim(dim, input.ndim))
 
 
@@ -751,6 +771,8 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:  # noqa: A002
     """Return ``input`` rolled by ``shifts`` along ``dims`` (flattened when None)."""
     sh = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     ds = None if dims is None else ((dims,) if isinstance(dims, int) else tuple(dims))
+    for d in ds or ():
+        _refuse_0d_dim(input, d)
     return Roll.apply(input, shifts=sh, dims=ds)
 
 
@@ -775,15 +797,29 @@ class Triu(Tril):
     upper = True
 
 
+def _refuse_0d_dim(input: Tensor, dim: int) -> None:  # noqa: A002 - PyTorch's name
+    """Raise PyTorch's IndexError for an op that needs a real dim of a 0-d tensor."""
+    if not input.ndim:
+        norm_dim(dim, 0)  # a dim other than 0/-1 is out of range first
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+
+
+def _check_matrix(fn: str, input: Tensor) -> None:  # noqa: A002 - PyTorch's name
+    if input.ndim < 2:
+        raise RuntimeError(f"{fn}: input tensor must have at least 2 dimensions")
+
+
 @register("tril")
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     """Return the lower triangle of the last two dims (zeros above ``diagonal``)."""
+    _check_matrix("tril", input)
     return Tril.apply(input, diagonal=diagonal)
 
 
 @register("triu")
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     """Return the upper triangle of the last two dims (zeros below ``diagonal``)."""
+    _check_matrix("triu", input)
     return Triu.apply(input, diagonal=diagonal)
 
 
@@ -1289,8 +1325,12 @@ class MaskedSelect(Op):
     node = "MaskedSelectBackward0"
 
     @staticmethod
-    def forward(ctx: Any, a: Any, mask: Any = None) -> Any:
+    def forward(ctx: Any, a: Any, mask: Any = None, shape: Any = None) -> Any:
+        # NOTE: ``shape`` (set when the mask is larger) broadcasts the input too, as ATen's
+        # expand_outplace; the engine sums the gradient back to the input's shape.
         xp = backend.namespace(a)
+        if shape is not None:
+            a = xp.broadcast_to(a, shape)
         mask = xp.broadcast_to(mask, a.shape)
         ctx.self_sym_sizes = a.shape
         ctx.save_array("mask", mask)
@@ -1303,8 +1343,19 @@ class MaskedSelect(Op):
 
 @register("masked_select")
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:  # noqa: A002
-    """Return the elements of ``input`` where ``mask`` is True, as a 1-D tensor."""
-    return MaskedSelect.apply(input, mask=mask._data)
+    """Return the elements of ``input`` where ``mask`` is True, as a 1-D tensor.
+
+    ``input`` and ``mask`` broadcast together, as in PyTorch.
+
+    Raises:
+        RuntimeError: their shapes do not broadcast (PyTorch's size-mismatch message).
+    """
+    if mask.shape == input.shape:
+        return MaskedSelect.apply(input, mask=mask._data)
+    shape = infer_size(tuple(mask.shape), tuple(input.shape))
+    if shape == tuple(input.shape):
+        return MaskedSelect.apply(input, mask=mask._data)
+    return MaskedSelect.apply(input, mask=mask._data, shape=shape)
 
 
 def scatter_into(g: Tensor, shape: tuple[int, ...], dim: int, idx: Any) -> Tensor:

@@ -215,12 +215,14 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:  # noqa: A0
         raise RuntimeError(f"movedim: repeated dim in `source` ({list(src)})")
     if len(set(ndst)) != len(ndst):
         raise RuntimeError(f"movedim: repeated dim in `destination` ({list(dst)})")
+    if not n:  # dims 0/-1 of a 0-d tensor: an alias, as in PyTorch
+        return S.Alias.apply(input)
     order: list[int | None] = [None] * n
     for s, d in zip(nsrc, ndst, strict=True):
         order[d] = s
     rest = iter(d for d in range(n) if d not in nsrc)
     perm = tuple(next(rest) if o is None else o for o in order)
-    return S.Permute.apply(input, dims=perm if n else ())
+    return S.Permute.apply(input, dims=perm)
 
 
 def _slice(input: Tensor, dim: int, start: int, end: int) -> Tensor:  # noqa: A002
