@@ -226,6 +226,18 @@ for _label, _a, _b in [
         build=lambda lib: lib.nn.Bilinear(3, 4, 2),
     )
 
+for _label, _sizes, _a, _b in [
+    ("in1-0", (0, 3, 2), Arg((2, 0)), Arg((2, 3))),
+    ("in2-0", (3, 0, 2), Arg((2, 3)), Arg((2, 0))),
+    ("out-0", (3, 4, 0), Arg((2, 3)), Arg((2, 4))),
+]:
+    _add(
+        f"Bilinear-{_label}",
+        lambda lib, f, m, a, b: m(a, b),
+        _a,
+        _b,
+        build=lambda lib, sizes=_sizes: lib.nn.Bilinear(*sizes),
+    )
 
 # Activations: functional and module forms
 _ACTIVATIONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -563,6 +575,9 @@ KNOWN: dict[str, str] = {
     "GroupNorm-1group-n0": _EMPTY_RESHAPE % "NativeGroupNorm",
     "F.group_norm-n0": _EMPTY_RESHAPE % "NativeGroupNorm",
     "F.layer_norm-empty-shape": "nn.NativeLayerNorm leaks NumPy's 'Mean of empty slice'",
+    "Bilinear-in2-0": "shape.reshape's error for -1 among 0 elements is not ATen's 'cannot "
+    "reshape tensor of 0 elements into shape [-1, 0] because the unspecified dimension size "
+    "-1 can be any value and is ambiguous'",
     "RMSNorm-t": "rms_norm does not end with ATen's .contiguous() (CloneBackward0) yet",
 }
 

@@ -136,7 +136,15 @@ class Bilinear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Draw the weight and bias again, as PyTorch initialises them."""
+        """Draw the weight and bias again, as PyTorch initialises them.
+
+        Raises:
+            ValueError: ``in1_features`` is not positive (the bound divides by it).
+        """
+        if self.in1_features <= 0:
+            raise ValueError(
+                f"in1_features must be > 0, but got (in1_features={self.in1_features})"
+            )
         bound = 1 / math.sqrt(self.weight.size(1))
         init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:
