@@ -178,7 +178,11 @@ def device(type: Any = None, index: int | None = None) -> Device:  # noqa: A002
         raise TypeError(
             "device(): expected a device string, a Device or an int, got " + type.__class__.__name__
         )
+    if not type:
+        raise RuntimeError("Device string must not be empty")
     kind, colon, ordinal = type.partition(":")
+    if not (kind.replace("_", "a").isalpha() and kind.isascii()):  # PyTorch's [a-zA-Z_]+
+        raise RuntimeError(f"Invalid device string: '{type}'")
     if kind not in _DEVICE_TYPES:
         raise RuntimeError(
             "Expected one of cpu, cuda, strict device type at start of device string: " + type

@@ -258,12 +258,46 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        """The tensor with its dimensions reversed (``PermuteBackward0``)."""
+        """The tensor with its dimensions reversed (``PermuteBackward0``).
+
+        PyTorch has deprecated it for tensors that are not matrices, and warns as PyTorch does.
+        """
+        if self._data.ndim != 2:
+            warnings.warn(
+                "Tensor.T is deprecated on 0-D tensors. This function is the identity in these "
+                "cases."
+                if self._data.ndim == 0
+                else "The use of `x.T` on tensors of dimension other than 2 to reverse their "
+                "shape is deprecated and it will throw an error in a future release. Consider "
+                "`x.mT` to transpose batches of matrices or "
+                "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
+                "tensor.",
+                UserWarning,
+                stacklevel=2,
+            )
         return ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
-        """The tensor with its last two dimensions swapped."""
+        """The tensor with its last two dimensions swapped (``TransposeBackward0``).
+
+        Raises:
+            RuntimeError: a 1-D tensor (PyTorch's message); a 0-d one is returned itself,
+                with PyTorch's deprecation warning.
+        """
+        if self._data.ndim < 2:
+            if self._data.ndim == 1:
+                raise RuntimeError(
+                    "tensor.mT is only supported on matrices or batches of matrices. "
+                    "Got 1-D tensor."
+                )
+            warnings.warn(
+                "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these "
+                "cases.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return self
         return ops.transpose(self, -2, -1)
 
     @property

@@ -82,7 +82,32 @@ CASES: dict[str, Callable[[Any], Any]] = {
     "int_of_two": lambda m: int(m.ones(2)),
     "complex_of_two": lambda m: complex(m.ones(2)),
     "item_of_two": lambda m: m.ones(2).item(),
+    "T_of_2d": lambda m: m.ones(2, 3).T,
+    "mT_of_1d": lambda m: m.ones(3).mT,
+    "mT_of_3d": lambda m: m.ones(2, 3, 4).mT.grad_fn,
+    "tensor_of_a_tensor": lambda m: m.tensor(m.ones(2)),
+    "tensor_of_tensors": lambda m: m.tensor([m.tensor(1.0), m.tensor(2.0)]),
+    "unflatten_product": lambda m: m.ones(3, 4).unflatten(1, (3, 2)),
+    "unflatten_inferred": lambda m: m.ones(3, 4).unflatten(1, (-1, 3)),
+    "unflatten_empty": lambda m: m.ones(3, 4).unflatten(1, ()),
+    "unflatten_ok": lambda m: m.ones(3, 4).unflatten(-1, (2, -1)),
 }
+
+DEVICE_STRINGS = ["float32", "cuda:x", "cpu:-1", "cuda0", "CPU", "cuda:01", "", "cu da"]
+
+
+@pytest.mark.parametrize("text", DEVICE_STRINGS)
+def test_device_string_is_parsed_as_pytorch_does(torch: Any, text: str) -> None:
+    got, _ = _outcome(gradviz, lambda m: str(m.device(text)))
+    ref, _ = _outcome(torch, lambda m: str(m.device(text)))
+    # PyTorch lists its 20 device types where gradviz lists its three.
+    assert got == (ref[0], ref[1].replace(_TORCH_TYPES, "cpu, cuda, strict"))
+
+
+_TORCH_TYPES = (
+    "cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, lazy, "
+    "vulkan, mps, meta, hpu, mtia, privateuseone"
+)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -116,3 +141,42 @@ def test_number_of_a_tensor_that_requires_grad_warns_as_pytorch(convert: Any, wa
         else []
     )
     assert all(w.filename == __file__ for w in caught)
+
+
+_T_0D = "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases."
+_MT_0D = "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases."
+_T_ND = (
+    "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+    "deprecated and it will throw an error in a future release. Consider `x.mT` to transpose "
+    "batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the "
+    "dimensions of a tensor."
+)
+
+
+@pytest.mark.parametrize(
+    ("shape", "attr", "said", "grad_fn"),
+    [
+        ((), "T", _T_0D, "PermuteBackward0"),
+        ((3,), "T", _T_ND, "PermuteBackward0"),
+        ((2, 3, 4), "T", _T_ND, "PermuteBackward0"),
+        ((2, 3), "T", None, "PermuteBackward0"),
+        ((), "mT", _MT_0D, None),
+    ],
+)
+def test_transposes_of_non_matrices_warn_as_pytorch(
+    torch: Any, shape: tuple[int, ...], attr: str, said: str | None, grad_fn: str | None
+) -> None:
+    # PyTorch gives these warnings once per process (TORCH_WARN_ONCE), so only the values
+    # are compared side by side; the words are PyTorch's.
+    results = []
+    for lib in (gradviz, torch):
+        x = lib.ones(shape, requires_grad=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y = getattr(x, attr)
+        if lib is gradviz:
+            assert [str(w.message) for w in caught] == ([said] if said else [])
+        name = None if y.grad_fn is None else y.grad_fn.name()
+        results.append((tuple(y.shape), name, y is x))
+    assert results[0] == results[1]
+    assert results[0][1] == grad_fn

@@ -194,7 +194,18 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:  # noqa:
     """Return ``input`` with dim ``dim`` split into ``sizes``."""
     shape = tuple(input.shape)
     d = norm_dim(dim, len(shape))
-    inner = _infer(tuple(sizes), shape[d], (shape[d],))
+    sizes = tuple(sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    try:
+        inner = _infer(sizes, shape[d], (shape[d],))
+    except RuntimeError as error:
+        if sizes.count(-1) > 1:
+            raise
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
+            f"({shape[d]}) in the input tensor"
+        ) from error
     return view(input, shape[:d] + inner + shape[d + 1 :])
 
 
