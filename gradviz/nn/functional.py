@@ -341,8 +341,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     Raises:
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating(_kernel("leaky_relu", input), input)
-    if inplace:
+    if inplace:  # (the out-of-place op checks the dtype itself)
+        _P.floating_only("leaky_relu", input)
         return _nn.leaky_relu_(input, negative_slope)
     return _P.leaky_relu(input, negative_slope)
 
@@ -354,7 +354,6 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
         RuntimeError: ``approximate`` is neither ``'none'`` nor ``'tanh'``.
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating("GeluKernelImpl", input)
     return _P.gelu(input, approximate)
 
 
@@ -364,7 +363,6 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Raises:
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating(_kernel("silu", input), input)
     if inplace:
         return input._inplace(_P.silu)
     return _P.silu(input)
@@ -378,8 +376,8 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # 
     Raises:
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating(_kernel("elu", input), input)
-    if inplace:
+    if inplace:  # (the out-of-place op checks the dtype itself)
+        _P.floating_only("elu", input)
         return _A.elu_scaled_(input, alpha, 1, 1)
     return _P.elu(input, alpha)
 
@@ -390,7 +388,6 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     Raises:
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating(_kernel("softplus", input), input)
     return _P.softplus(input, beta, threshold)
 
 
@@ -486,12 +483,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _feature_dropout(input, p, training, inplace, channel_dim=None)
 
 
-def _check_floating(kernel: str, x: Tensor) -> None:
-    """Raise PyTorch's error for a float-only kernel given an integer or bool tensor."""
-    if not x.dtype.is_floating_point:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{x.dtype.scalar_name}'")
-
-
 def _int_scalar(value: float, dtype: _dt.dtype) -> int:
     """``value`` truncated to the integer ``dtype``, as PyTorch's checked Scalar conversion.
 
@@ -505,11 +496,6 @@ def _int_scalar(value: float, dtype: _dt.dtype) -> int:
         c_type = "int" if dtype.name == "int32" else f"{dtype.name}_t"
         raise RuntimeError(f"value cannot be converted to type {c_type} without overflow")
     return int(value)
-
-
-def _kernel(name: str, x: Tensor) -> str:
-    """PyTorch's kernel name for error messages: ``name`` and the device type (``elu_cpu``)."""
-    return f"{name}_{x.device.type}"
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
@@ -545,7 +531,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
                 "Mismatch of parameter numbers and input channel size. Found parameter numbers "
                 f"= {count} and channel size = {channels}."
             )
-    _check_floating(_kernel("prelu", input), input)
+    _P.floating_only("prelu", input)
     w = weight
     if input.ndim >= 2:
         w = _S.reshape(weight, (1, count) + (1,) * (input.ndim - 2))
@@ -562,7 +548,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Raises:
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating(_kernel("elu", input), input)
+    _P.floating_only("elu", input)
     if inplace:
         return _A.elu_scaled_(input, _A.SELU_ALPHA, _A.SELU_SCALE, 1.0)
     return _A.elu_scaled(input, _A.SELU_ALPHA, _A.SELU_SCALE, 1.0)
@@ -579,7 +565,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  #
     """
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    _check_floating(_kernel("elu", input), input)
+    _P.floating_only("elu", input)
     return _A.celu_(input, alpha) if inplace else _A.celu(input, alpha)
 
 
@@ -589,7 +575,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Raises:
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating(_kernel("mish", input), input)
+    _P.floating_only("mish", input)
     return input._inplace(_A.mish) if inplace else _A.mish(input)
 
 
@@ -604,7 +590,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Raises:
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating(_kernel("hardswish", input), input)
+    _P.floating_only("hardswish", input)
     return input._inplace(_A.hardswish) if inplace else _A.hardswish(input)
 
 
@@ -614,7 +600,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     Raises:
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating(_kernel("hardsigmoid", input), input)
+    _P.floating_only("hardsigmoid", input)
     return input._inplace(_A.hardsigmoid) if inplace else _A.hardsigmoid(input)
 
 
@@ -655,7 +641,7 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa
 def _int_limits(kernel: str, x: Tensor, *values: float) -> list[int]:
     """``values`` as ``x``'s integer dtype converts them, or PyTorch's error for a bool ``x``."""
     if x.dtype == _dt.bool:
-        _check_floating(_kernel(kernel, x), x)
+        _P.floating_only(kernel, x)
     return [_int_scalar(v, x.dtype) for v in values]
 
 
@@ -665,7 +651,7 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     Raises:
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating(_kernel("log_sigmoid", input), input)
+    _P.floating_only("log_sigmoid", input)
     return _A.log_sigmoid(input)
 
 
@@ -685,7 +671,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
     size = input.shape[axis]
     if size % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size {size}")
-    _check_floating(_kernel("glu", input), input)
+    _P.floating_only("glu", input)
     return _A.glu(input, dim, axis)
 
 
@@ -718,7 +704,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
         NotImplementedError: ``input`` is not floating point.
         RuntimeError: ``lambd`` is negative or above the dtype's largest value.
     """
-    _check_floating("softshrink_check", input)
+    _P.floating_only("softshrink_check", input, per_device=False)
     top = float(backend.namespace(input._data).finfo(input._data.dtype).max)
     if lambd < 0 or lambd > top:
         raise RuntimeError(
@@ -734,7 +720,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     Raises:
         NotImplementedError: ``input`` is not floating point.
     """
-    _check_floating(_kernel("hardshrink", input), input)
+    _P.floating_only("hardshrink", input)
     return _A.hardshrink(input, lambd)
 
 

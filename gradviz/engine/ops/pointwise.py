@@ -349,9 +349,14 @@ def _dtype(a: Any, b: Any) -> Any:
     return a.dtype if hasattr(a, "dtype") else b.dtype
 
 
-def _floating_only(kernel: str, x: Tensor) -> None:
-    """Raise PyTorch's NotImplementedError: ATen's ``kernel`` has no integer or bool version."""
+def floating_only(name: str, x: Tensor, *, per_device: bool = True) -> None:
+    """Raise PyTorch's NotImplementedError: ATen's kernel has no integer or bool version.
+
+    The kernel is named ``name`` with the device type (``elu_cpu``), or ``name`` alone
+    where ``per_device`` is False (``GeluKernelImpl``).
+    """
     if not is_floating(x._data.dtype):
+        kernel = f"{name}_{x.device.type}" if per_device else name
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{x.dtype.scalar_name}'")
 
 
@@ -905,7 +910,7 @@ class LeakyRelu(Op):
 @register("leaky_relu", method=False)
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
     """Return ``input`` where positive, else ``negative_slope * input``."""
-    _floating_only("leaky_relu_cpu", input)
+    floating_only("leaky_relu", input)
     return LeakyRelu.apply(input, negative_slope=negative_slope)
 
 
@@ -966,7 +971,7 @@ class EluInplace(Elu):
 @register("elu", method=False)
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
     """Return ``input`` where positive, else ``alpha * (exp(input) - 1)`` (``EluBackward0``)."""
-    _floating_only("elu_cpu", input)
+    floating_only("elu", input)
     return Elu.apply(input, alpha=alpha, scale=1, input_scale=1)
 
 
@@ -1005,7 +1010,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     """Return the Gaussian error linear unit of ``input`` (``approximate='tanh'`` optional)."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
-    _floating_only("GeluKernelImpl", input)
+    floating_only("GeluKernelImpl", input, per_device=False)
     return Gelu.apply(input, approximate=approximate)
 
 
@@ -1027,7 +1032,7 @@ class Silu(Op):
 @register("silu", method=False)
 def silu(input: Tensor) -> Tensor:  # noqa: A002
     """Return ``input * sigmoid(input)``."""
-    _floating_only("silu_cpu", input)
+    floating_only("silu", input)
     return Silu.apply(input)
 
 
@@ -1055,7 +1060,7 @@ class Softplus(Op):
 @register("softplus", method=False)
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
     """Return ``log(1 + exp(beta * input)) / beta``, linear above ``threshold``."""
-    _floating_only("softplus_cpu", input)
+    floating_only("softplus", input)
     return Softplus.apply(input, beta=beta, threshold=threshold)
 
 
