@@ -562,7 +562,6 @@ _NAN_GRAD = (
 )
 _EMPTY_RESHAPE = "nn_more.%s reshapes an empty batch with -1 (NumPy ValueError)"
 KNOWN: dict[str, str] = {
-    "F.relu-nan": _NAN_GRAD + " (pointwise.Relu)",
     "F.relu6-nan": _NAN_GRAD + " (nn.Hardtanh)",
     "F.hardtanh-nan": _NAN_GRAD + " (nn.Hardtanh)",
     "F.threshold-nan": _NAN_GRAD + " (activation.Threshold)",

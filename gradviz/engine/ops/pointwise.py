@@ -871,12 +871,14 @@ class Relu(Op):
             # create_graph: like PyTorch's threshold_backward, the gradient stays connected
             # to the result (with derivative 0), so it can be differentiated again.
             (r,) = ctx.saved_tensors
-            return where(r > 0, g, r * 0)
-        # threshold_backward: the gradient where the result is positive, else 0. Multiplying
-        # by the mask is several times faster than a where (no branches), but turns a NaN or
-        # infinite gradient of an inactive unit into NaN, not 0: one pass tells (rarely).
+            return where(r != 0, g, r * 0)
+        # threshold_backward: 0 where the result is <= 0, else the gradient. The result is
+        # >= 0 or NaN (a NaN input), so that mask is ``result != 0``: a NaN passes the
+        # gradient, as in PyTorch. Multiplying by the mask is several times faster than a
+        # where (no branches), but turns a NaN or infinite gradient of an inactive unit into
+        # NaN, not 0: one pass tells (rarely).
         rd, gd = ctx._unpack_array("result"), g._data
-        positive = rd > 0
+        positive = rd != 0
         out = backend.masked(gd, positive)
         if not backend.surely_finite(out):
             out = backend.namespace(rd).where(positive, gd, 0.0)
