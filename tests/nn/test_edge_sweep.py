@@ -279,6 +279,7 @@ _ACT_INPUTS = {
     "int": Arg((2, 4), kind="int", high=5, grad=False),
     "bool": Arg((2, 4), kind="bool", grad=False),
 }
+_NAN_SPLIT = ("hardswish", "elu", "selu", "celu", "hardtanh", "relu6", "hardshrink", "softshrink")
 for _name, _fn in _ACTIVATIONS.items():
     for _label, _arg in _ACT_INPUTS.items():
         if _name == "glu" and _label == "0d":
@@ -288,8 +289,10 @@ for _name, _fn in _ACTIVATIONS.items():
         tol = 1e-7 if _name == "celu" else None
         # NOTE: torch's own gradient at NaN of hardswish and the elu family is NaN in
         # float64 but the gradient in float32 (vectorised kernels); gradviz gives the
-        # float32 answer for both.
-        nan_split = _name in ("hardswish", "elu", "selu", "celu") and _label == "nan"
+        # float32 answer for both. hardtanh/relu6/hardshrink/softshrink pass the gradient at
+        # NaN in ATen's scalar loop but give 0 in its vectorised one (from 8 float64 or 16
+        # float32 elements on): gradviz follows the scalar formula (test_gradient_at_nan...).
+        nan_split = _name in _NAN_SPLIT and _label == "nan"
         dtypes = ("float32",) if nan_split else ("float32", "float64")
         _add(
             f"F.{_name}-{_label}",
@@ -562,11 +565,6 @@ _NAN_GRAD = (
 )
 _EMPTY_RESHAPE = "nn_more.%s reshapes an empty batch with -1 (NumPy ValueError)"
 KNOWN: dict[str, str] = {
-    "F.relu6-nan": _NAN_GRAD + " (nn.Hardtanh)",
-    "F.hardtanh-nan": _NAN_GRAD + " (nn.Hardtanh)",
-    "F.threshold-nan": _NAN_GRAD + " (activation.Threshold)",
-    "F.hardshrink-nan": _NAN_GRAD + " (activation.Hardshrink)",
-    "F.softshrink-nan": "activation.Softshrink gives 0 at NaN, PyTorch NaN; and " + _NAN_GRAD,
     "AdaptiveMaxPool1d-n0": _EMPTY_RESHAPE % "AdaptiveMaxPool2D",
     "AdaptiveMaxPool2d-n0": _EMPTY_RESHAPE % "AdaptiveMaxPool2D",
     "GroupNorm-train-n0": _EMPTY_RESHAPE % "NativeGroupNorm",
@@ -673,3 +671,35 @@ def test_pooling_of_integers_matches_torch(torch: Any, dtype: str) -> None:
             return _pool_outcome(lib, name, x)
 
         assert run(gradviz) == run(torch), name
+
+
+# Values on each side of every limit, the limits themselves, and the non-finite values: six
+# elements, so ATen runs its scalar loop in both dtypes (its vectorised loop, from 8 float64
+# or 16 float32 elements on, gives 0 at NaN for hardtanh and the shrinks).
+NAN_EDGES = [float("nan"), float("-inf"), float("inf"), -0.5, 0.5, 0.1, -0.3, 0.3, 6.0, 0.0]
+NAN_CALLS: dict[str, Callable[[Any, Any], Any]] = {
+    "hardtanh": lambda f, x: f.hardtanh(x, -0.5, 0.5),
+    "hardtanh_": lambda f, x: f.hardtanh(x.clone(), -0.5, 0.5, inplace=True),
+    "relu6": lambda f, x: f.relu6(x),
+    "threshold": lambda f, x: f.threshold(x, 0.1, -2.0),
+    "threshold_": lambda f, x: f.threshold(x.clone(), 0.1, -2.0, inplace=True),
+    "hardshrink": lambda f, x: f.hardshrink(x, 0.3),
+    "softshrink": lambda f, x: f.softshrink(x, 0.3),
+    "hardsigmoid": lambda f, x: f.hardsigmoid(x),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(NAN_CALLS))
+def test_gradient_at_nan_and_limits_matches_torch(torch: Any, name: str, dtype: str) -> None:
+    # ATen writes these backwards as `x <= limit ? 0 : g`: a NaN input passes the gradient
+    # (hardsigmoid's `inside ? g / 6 : 0` stops it); softshrink of NaN is NaN (`x * 0`).
+    def run(lib: Any, values: list[float]) -> Any:
+        x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+        out = NAN_CALLS[name](lib.nn.functional, x)
+        out.backward(lib.tensor([0.5, -2.0, 3.0, 1.0, -1.0, 4.0][: len(values)], dtype=x.dtype))
+        return out.grad_fn.name(), repr(out.tolist()), repr(x.grad.tolist())
+
+    for start in range(0, len(NAN_EDGES), 5):
+        values = NAN_EDGES[start : start + 5] + [float("nan")]
+        assert run(gradviz, values) == run(torch, values), values

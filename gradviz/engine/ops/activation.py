@@ -47,8 +47,19 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _masked(g: Tensor, keep: Any) -> Tensor:
-    """Return ``g`` where the boolean array ``keep`` holds, else 0 (differentiable in ``g``)."""
-    return P.where(const(keep), g, g * 0)
+    """Return ``g`` where the boolean array ``keep`` holds, else 0 (differentiable in ``g``).
+
+    ATen's ``keep ? g : 0``: a NaN input, for which every comparison is False, gets 0.
+    """
+    return P.where(const(keep), g, P.zero_grad(g))
+
+
+def _dropped(g: Tensor, drop: Any) -> Tensor:
+    """Return 0 where the boolean array ``drop`` holds, else ``g`` (differentiable in ``g``).
+
+    ATen's ``drop ? 0 : g``: a NaN input, for which every comparison is False, passes ``g``.
+    """
+    return P.where(const(drop), P.zero_grad(g), g)
 
 
 # ---------------------------------------------------------------------------- hard activations
@@ -103,7 +114,10 @@ def hardsigmoid(input: Tensor) -> Tensor:  # noqa: A002
 
 
 class Hardshrink(Op):
-    """``x`` where ``|x| > lambd``, else 0. d/dx = g where ``|x| > lambd``, else 0."""
+    """``0`` where ``-lambd <= x <= lambd``, else ``x``. d/dx = 0 in that range, else g.
+
+    A NaN input is outside the range: it stays NaN and passes the gradient (ATen's kernels).
+    """
 
     node = "HardshrinkBackward0"
     saves = ("self",)
@@ -119,7 +133,7 @@ class Hardshrink(Op):
     def backward(ctx: Any, g: Tensor) -> Any:
         (a,) = ctx.saved_tensors
         data = a._data
-        return _masked(g, (data < -ctx.lambd) | (data > ctx.lambd))
+        return _dropped(g, (data >= -ctx.lambd) & (data <= ctx.lambd))
 
 
 def hardshrink(input: Tensor, lambd: float) -> Tensor:  # noqa: A002
@@ -130,7 +144,8 @@ def hardshrink(input: Tensor, lambd: float) -> Tensor:  # noqa: A002
 class Softshrink(Hardshrink):
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0.
 
-    d/dx = g where ``|x| > lambd``, else 0 (Hardshrink's backward; the same saves and attrs).
+    d/dx = 0 where ``-lambd <= x <= lambd``, else g (Hardshrink's backward; the same saves
+    and attrs). A NaN input gives NaN (ATen's ``x * 0`` in the middle branch).
     """
 
     node = "SoftshrinkBackward0"
@@ -139,7 +154,7 @@ class Softshrink(Hardshrink):
     def forward(ctx: Any, a: Any, lambd: float = 0.5) -> Any:
         ctx.lambd = lambd
         xp = backend.namespace(a)
-        return xp.where(a > lambd, a - lambd, xp.where(a < -lambd, a + lambd, xp.zeros_like(a)))
+        return xp.where(a > lambd, a - lambd, xp.where(a < -lambd, a + lambd, a * 0))
 
 
 def softshrink(input: Tensor, lambd: float) -> Tensor:  # noqa: A002
@@ -148,7 +163,10 @@ def softshrink(input: Tensor, lambd: float) -> Tensor:  # noqa: A002
 
 
 class Threshold(Op):
-    """``x`` where ``x > threshold``, else ``value``. d/dx = g where ``x > threshold``, else 0."""
+    """``value`` where ``x <= threshold``, else ``x``. d/dx = 0 where ``x <= threshold``, else g.
+
+    A NaN input is kept and passes the gradient (ATen's ``x <= threshold ? 0 : g``).
+    """
 
     node = "ThresholdBackward0"
     saves = ("self",)
@@ -164,7 +182,7 @@ class Threshold(Op):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (a,) = ctx.saved_tensors
-        return _masked(g, a._data > ctx.threshold)
+        return _dropped(g, a._data <= ctx.threshold)
 
 
 class ThresholdInplace(Threshold):

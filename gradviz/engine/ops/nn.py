@@ -1540,7 +1540,10 @@ def trilinear(x1: Tensor, weight: Tensor, x2: Tensor) -> Tensor:
 
 
 class Hardtanh(Op):
-    """``clamp(x, min_val, max_val)``; d/dx = g strictly inside the range, else 0."""
+    """``clamp(x, min_val, max_val)``; d/dx = 0 where ``x <= min_val or x >= max_val``, else g.
+
+    A NaN input passes the gradient (ATen's ``x <= min || x >= max ? 0 : g``).
+    """
 
     node = "HardtanhBackward0"
     saves = ("self",)
@@ -1555,7 +1558,8 @@ class Hardtanh(Op):
     def backward(ctx: Any, g: Tensor) -> Any:
         (a,) = ctx.saved_tensors
         data = a._data
-        return g * const((data > ctx.min_val) & (data < ctx.max_val))
+        drop = (data <= ctx.min_val) | (data >= ctx.max_val)
+        return P.where(const(drop), P.zero_grad(g), g)
 
 
 def hardtanh(input: Tensor, min_val: float, max_val: float) -> Tensor:  # noqa: A002
