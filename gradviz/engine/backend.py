@@ -656,6 +656,17 @@ def reduce_max(array: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return namespace(array).max(array, axis=axis, keepdims=keepdims)
 
 
+def indices_in_range(index: Any, n: int) -> bool:
+    """Return True when every value of the integer array ``index`` lies in ``[0, n)``.
+
+    On NumPy int64 it is one pass: viewed as unsigned, negative values are huge.
+    """
+    if type(index) is np.ndarray and index.dtype == np.int64:
+        return not index.size or int(_MAX_REDUCE(index.view(np.uint64), axis=None)) < n
+    xp = namespace(index)
+    return not index.size or (int(xp.min(index)) >= 0 and int(xp.max(index)) < n)
+
+
 def reduce_sum(array: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Return ``sum(array, axis)`` in the array's dtype (NumPy: the ufunc itself)."""
     if type(array) is np.ndarray:

@@ -1632,9 +1632,9 @@ def _check_class_weight(weight: Tensor | None, n_classes: int, prefix: str = "")
 
 
 def _check_bounds(target: Any, n_classes: int, ignore_index: int) -> None:
+    if backend.indices_in_range(target, n_classes):
+        return  # every target in range (the usual case)
     xp = backend.namespace(target)
-    if not target.size or (int(xp.min(target)) >= 0 and int(xp.max(target)) < n_classes):
-        return  # every target in range (the usual case): two reductions
     bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
     if _host_any(bad):
         flat_bad = xp.reshape(bad, (-1,))
