@@ -2204,6 +2204,9 @@ def _repeat_heads(query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Te
     heads = query.shape[-3]
     if key.shape[-3] == heads and value.shape[-3] == heads:
         return key, value
+    if heads % key.shape[-3] or heads % value.shape[-3]:
+        # NOTE: PyTorch's message, cut short as ATen's is.
+        raise RuntimeError("Number of heads in key and value must divide the number of heads in ")
     return (
         _shape_more.repeat_interleave(key, heads // key.shape[-3], dim=-3),
         _shape_more.repeat_interleave(value, heads // value.shape[-3], dim=-3),

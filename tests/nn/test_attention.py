@@ -163,3 +163,18 @@ def test_grouped_query_key_and_value_graphs_match_torch(
         key_path = key_paths[0]
         results.append((key_path[key_path.index("TransposeBackward0") :], value_paths[0]))
     assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("heads", [(4, 3, 3), (4, 2, 3), (6, 4, 4)], ids=str)
+def test_grouped_query_heads_that_do_not_divide_are_refused_as_in_torch(
+    torch: Any, heads: tuple[int, int, int]
+) -> None:
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((1, h, 3, 8)) for h in heads]
+    errors = []
+    for lib in (torch, gradviz):
+        q, k, v = (lib.tensor(a) for a in arrays)
+        with pytest.raises(RuntimeError) as caught:
+            lib.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+        errors.append(str(caught.value))
+    assert errors[1] == errors[0]
