@@ -124,3 +124,31 @@ def test_std_mean_saves_its_std_as_pytorch_does(torch: Any) -> None:
             std.grad_fn._saved_result0.detach().numpy(), std.detach().numpy()
         )
         assert std.grad_fn._saved_self is x
+
+
+CONSTANT_SPREADS: dict[str, Callable[[Any, Any], Any]] = {
+    "std_biased": lambda m, x: x.std(correction=0),
+    "std": lambda m, x: x.std(),
+    "std_dim": lambda m, x: x.reshape(3, 2).std(1).sum(),
+    "std_mean": lambda m, x: m.std_mean(x)[0],
+    "std_mean_dim": lambda m, x: m.std_mean(x.reshape(2, 3), 0)[0].sum(),
+}
+
+
+@pytest.mark.parametrize("name", list(CONSTANT_SPREADS))
+def test_std_of_a_constant_has_zero_gradient_as_in_pytorch(torch: Any, name: str) -> None:
+    grads = []
+    for lib in (gradviz, torch):
+        x = lib.full((6,), 2.5, dtype=lib.float64, requires_grad=True)
+        CONSTANT_SPREADS[name](lib, x).backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert not np.isnan(grads[0]).any()
+
+
+@pytest.mark.parametrize("values", [[1, 2, 3], [True, False]], ids=["int64", "bool"])
+def test_logsumexp_of_integers_is_in_the_default_float_dtype(torch: Any, values: list[Any]) -> None:
+    got = gradviz.logsumexp(gradviz.tensor(values), 0)
+    ref = torch.logsumexp(torch.tensor(values), 0)
+    assert str(got.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1] == "float32"
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-6)

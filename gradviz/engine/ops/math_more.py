@@ -1235,7 +1235,7 @@ class VarMean(Op):
         if cls.std:
             spread = ctx.saved_tensors[1]  # the std itself, saved as PyTorch does
             centered = a - R.MeanDim.apply(a, dim=ctx.dim, keepdim=True)
-            scale = R._grow(g_spread / spread, shape, ctx.dim, ctx.keepdim)
+            scale = R._grow(R.std_over(g_spread, spread), shape, ctx.dim, ctx.keepdim)
             from_spread = scale * centered * R._reciprocal(n - ctx.correction)
         else:
             from_spread = R._var_grad(g_spread, a, ctx.dim, ctx.correction, ctx.keepdim)

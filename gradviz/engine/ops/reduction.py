@@ -510,8 +510,13 @@ class Std(Op):
         shape = tuple(a.shape)
         n = _size_of(shape, ctx.dim)
         centered = a - MeanDim.apply(a, dim=ctx.dim, keepdim=True)
-        g = _grow(g / r, shape, ctx.dim, ctx.keepdim)
+        g = _grow(std_over(g, r), shape, ctx.dim, ctx.keepdim)
         return g * centered * _reciprocal(n - ctx.correction)
+
+
+def std_over(g: Tensor, std: Tensor) -> Tensor:
+    """Return ``g / std``, 0 where the std is 0 (PyTorch's std_backward masks it so)."""
+    return P.where(std == 0, 0.0, g / std)
 
 
 def _need_float_var(x: Tensor) -> None:
@@ -688,6 +693,7 @@ class Logsumexp(Op):
     node = "LogsumexpBackward0"
     saves = ("self", "result")
     attrs = ("dim", "keepdim")
+    promotes = "float"  # integer and bool inputs are promoted to the default float dtype
 
     @staticmethod
     def forward(ctx: Any, a: Any, dim: tuple[int, ...] = (), keepdim: bool = False) -> Any:
