@@ -555,6 +555,45 @@ _add(
     lambda lib, f, m, x: f.normalize(x, p=float("inf"), dim=1),
     Arg((2, 3), kind="nan"),
 )
+_add("F.group_norm-HW0", lambda lib, f, m, x: f.group_norm(x, 2), Arg((2, 4, 0)))
+_add("F.group_norm-C0", lambda lib, f, m, x: f.group_norm(x, 1), Arg((2, 0, 3)))
+_add("F.layer_norm-n0", lambda lib, f, m, x: f.layer_norm(x, (3,)), Arg((0, 3)))
+_add("F.layer_norm-2d-empty", lambda lib, f, m, x: f.layer_norm(x, (0, 2)), Arg((3, 0, 2)))
+_add(
+    "F.adaptive_max_pool2d-n0", lambda lib, f, m, x: f.adaptive_max_pool2d(x, 2), Arg((0, 2, 5, 3))
+)
+_add(
+    "F.adaptive_max_pool1d-idx-n0",
+    lambda lib, f, m, x: f.adaptive_max_pool1d(x, 2, return_indices=True),
+    Arg((0, 3, 5)),
+)
+
+# Losses of an empty batch: 'mean' is NaN, 'sum' is 0, 'none' is empty (no NumPy warning)
+_LOSSES: dict[str, Callable[..., Any]] = {
+    "mse_loss": lambda f, x, y, r: f.mse_loss(x, y, reduction=r),
+    "l1_loss": lambda f, x, y, r: f.l1_loss(x, y, reduction=r),
+    "smooth_l1_loss": lambda f, x, y, r: f.smooth_l1_loss(x, y, reduction=r, beta=0.5),
+    "huber_loss": lambda f, x, y, r: f.huber_loss(x, y, reduction=r, delta=0.7),
+    "binary_cross_entropy": lambda f, x, y, r: f.binary_cross_entropy(x, y, reduction=r),
+    "bce_weighted": lambda f, x, y, r: f.binary_cross_entropy(
+        x, y, weight=y.new_ones(y.shape[-1:]), reduction=r
+    ),
+    "bce_with_logits": lambda f, x, y, r: f.binary_cross_entropy_with_logits(x, y, reduction=r),
+    "bce_with_logits_pos": lambda f, x, y, r: f.binary_cross_entropy_with_logits(
+        x, y, pos_weight=y.new_full(y.shape[-1:], 2.0), reduction=r
+    ),
+    "kl_div": lambda f, x, y, r: f.kl_div(x, y, reduction=r),
+    "poisson_nll_loss": lambda f, x, y, r: f.poisson_nll_loss(x, y, reduction=r),
+}
+for _name, _fn in _LOSSES.items():
+    for _reduction in ("mean", "sum", "none"):
+        for _label, _shape in (("n0", (0, 3)), ("empty", (0,))):
+            _add(
+                f"F.{_name}-{_reduction}-{_label}",
+                lambda lib, f, m, x, y, fn=_fn, r=_reduction: fn(f, x, y, r),
+                Arg(_shape, kind="prob"),
+                Arg(_shape, kind="prob", grad=False),
+            )
 
 
 # Disagreements whose fix belongs to the engine's op files (gradviz/engine/ops), not to nn:
@@ -563,15 +602,7 @@ _NAN_GRAD = (
     "engine backward masks the gradient with a comparison that is False at NaN; PyTorch's "
     "(x <= t ? 0 : g) lets it through"
 )
-_EMPTY_RESHAPE = "nn_more.%s reshapes an empty batch with -1 (NumPy ValueError)"
 KNOWN: dict[str, str] = {
-    "AdaptiveMaxPool1d-n0": _EMPTY_RESHAPE % "AdaptiveMaxPool2D",
-    "AdaptiveMaxPool2d-n0": _EMPTY_RESHAPE % "AdaptiveMaxPool2D",
-    "GroupNorm-train-n0": _EMPTY_RESHAPE % "NativeGroupNorm",
-    "GroupNorm-eval-n0": _EMPTY_RESHAPE % "NativeGroupNorm",
-    "GroupNorm-1group-n0": _EMPTY_RESHAPE % "NativeGroupNorm",
-    "F.group_norm-n0": _EMPTY_RESHAPE % "NativeGroupNorm",
-    "F.layer_norm-empty-shape": "nn.NativeLayerNorm leaks NumPy's 'Mean of empty slice'",
     "Bilinear-in2-0": "shape.reshape's error for -1 among 0 elements is not ATen's 'cannot "
     "reshape tensor of 0 elements into shape [-1, 0] because the unspecified dimension size "
     "-1 can be any value and is ambiguous'",
@@ -654,8 +685,6 @@ def _pool_outcome(lib: Any, name: str, x: Any) -> Any:
 def test_pooling_of_empty_dims_matches_torch(torch: Any, name: str) -> None:
     # Only a batch dim may be empty; each pooling has PyTorch's own words for the others.
     for shape in POOL_SHAPES:
-        if name.startswith("adaptive_max") and shape[0] == 0 and len(shape) > 2:
-            continue  # an empty batch: KNOWN's nn_more.AdaptiveMaxPool2D failure
         for grad in (False, True):
             got = _pool_outcome(gradviz, name, gradviz.zeros(shape, requires_grad=grad))
             assert got == _pool_outcome(torch, name, torch.zeros(shape, requires_grad=grad))

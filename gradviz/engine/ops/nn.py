@@ -95,7 +95,7 @@ def _lowest(xp: Any, dtype: Any) -> Any:
 
 def _reduce(xp: Any, loss: Any, reduction: int) -> Any:
     if reduction == 1:
-        return xp.mean(loss)
+        return R.mean_kernel(loss, None, False)  # NaN for an empty batch, without a warning
     if reduction == 2:
         return xp.sum(loss)
     return loss
@@ -799,6 +799,21 @@ def index_pad(input: Tensor, pad: tuple[int, ...], mode: str) -> Tensor:  # noqa
 # ---------------------------------------------------------------------------- normalisation
 
 
+def _moments(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
+    """Return the mean and ``1 / sqrt(var + eps)`` of the array ``x`` over ``axes`` (kept).
+
+    Over an empty slice the mean is 0 and rstd NaN, as ATen's layer and group norm kernels
+    give, without NumPy's 'Mean of empty slice' warning.
+    """
+    xp = backend.namespace(x)
+    if not x.size:
+        mean = xp.sum(x, axis=axes, keepdims=True)
+        return mean, mean + math.nan
+    mean = xp.mean(x, axis=axes, keepdims=True)
+    c = x - mean
+    return mean, 1 / xp.sqrt(xp.mean(c * c, axis=axes, keepdims=True) + eps)
+
+
 def _stats(
     x: Tensor, axes: tuple[int, ...], eps: float, mean: Any, rstd: Any
 ) -> tuple[Tensor, Tensor]:
@@ -840,12 +855,9 @@ class NativeLayerNorm(Op):
     ) -> Any:
         ctx.normalized_shape = normalized_shape
         ctx.eps = eps
-        xp = backend.namespace(x)
         axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
-        mean = xp.mean(x, axis=axes, keepdims=True)
-        c = x - mean
-        rstd = 1 / xp.sqrt(xp.mean(c * c, axis=axes, keepdims=True) + eps)
-        y = c * rstd
+        mean, rstd = _moments(x, axes, eps)
+        y = (x - mean) * rstd
         if w is not None:
             y = y * w
         if b is not None:

@@ -112,10 +112,12 @@ class AdaptiveMaxPool2DBackward(Op):
         xp = backend.namespace(g)
         lead = tuple(self_sym_sizes[:-2])
         plane = self_sym_sizes[-2] * self_sym_sizes[-1]
-        flat_idx = xp.reshape(indices, lead + (-1,))
+        # NOTE: explicit sizes, not -1: NumPy cannot infer a size when ``lead`` holds a 0.
+        outputs = lead + (math.prod(indices.shape[-2:]),)
+        flat_idx = xp.reshape(indices, outputs)
         out = N._zeros(xp, lead + (plane,), g.dtype, g)
         key = S._along_axis_key(xp, flat_idx, len(lead))
-        backend.scatter_add(out, key, xp.reshape(g, lead + (-1,)))
+        backend.scatter_add(out, key, xp.reshape(g, outputs))
         return xp.reshape(out, self_sym_sizes)
 
     @staticmethod
@@ -125,7 +127,8 @@ class AdaptiveMaxPool2DBackward(Op):
         xp = backend.namespace(indices)
         lead = tuple(sizes[:-2])
         flat = S.reshape(gg, lead + (sizes[-2] * sizes[-1],))
-        picked = S.Gather.apply(flat, dim=len(lead), index=xp.reshape(indices, lead + (-1,)))
+        index = xp.reshape(indices, lead + (math.prod(indices.shape[-2:]),))
+        picked = S.Gather.apply(flat, dim=len(lead), index=index)
         return S.reshape(picked, tuple(indices.shape))
 
 
@@ -157,11 +160,9 @@ class NativeGroupNorm(Op):
         ctx.N, ctx.C, ctx.HxW = n, c, math.prod(x.shape[2:])
         ctx.group, ctx.eps = group, eps
         xp = backend.namespace(x)
-        xr = xp.reshape(x, (n, group, -1))
-        mean = xp.mean(xr, axis=2, keepdims=True)
-        centred = xr - mean
-        rstd = 1 / xp.sqrt(xp.mean(centred * centred, axis=2, keepdims=True) + eps)
-        y = xp.reshape(centred * rstd, tuple(x.shape))
+        xr = xp.reshape(x, (n, group, c // group * ctx.HxW))
+        mean, rstd = N._moments(xr, (2,), eps)
+        y = xp.reshape((xr - mean) * rstd, tuple(x.shape))
         shape = (1, c) + (1,) * (x.ndim - 2)
         if w is not None:
             y = y * xp.reshape(w, shape)
@@ -175,7 +176,8 @@ class NativeGroupNorm(Op):
         need = ctx.needs_input_grad
         n, c, group = ctx.N, ctx.C, ctx.group
         xp = backend.namespace(mean._data)
-        xr = S.reshape(x, (n, group, -1))
+        per_group = c // group * ctx.HxW
+        xr = S.reshape(x, (n, group, per_group))
         m, r = N._stats(
             xr,
             (2,),
@@ -189,7 +191,7 @@ class NativeGroupNorm(Op):
         gx = gw = gb = None
         if need[0]:
             gy = g * S.reshape(w, shape) if w is not None else g
-            gxr = N._normalize_backward(S.reshape(gy, (n, group, -1)), xhat, r, (2,))
+            gxr = N._normalize_backward(S.reshape(gy, (n, group, per_group)), xhat, r, (2,))
             gx = S.reshape(gxr, tuple(x.shape))
         if need[1]:
             gw = R.sum(g * S.reshape(xhat, tuple(x.shape)), axes)
