@@ -332,3 +332,38 @@ def test_edge_variants_match_pytorch(torch: Any, case: Case) -> None:
                 problems.append(f"[{name} {dtype}] " + "; ".join(diff))
     assert not problems, "\n".join(problems)
     assert all(still_known), "a KNOWN disagreement is gone: remove it from KNOWN"
+
+
+RESHAPES = [
+    ((2, 0), (-1, 0)),
+    ((2, 0), (0, -1)),
+    ((0,), (0, -1, 3)),
+    ((2, 0), (-1,)),
+    ((2, 0), (3, -1)),
+    ((0, 3), (-1, 2)),
+    ((2, 0), (-1, -1)),
+    ((0,), (-1, -1, -2)),
+    ((0,), (-2, -1, -1)),
+    ((2, 3), (-2, 3)),
+    ((0, 3), (-1, -2)),
+    ((6,), (-1, 0)),
+    ((6,), (4, -1)),
+    ((6,), (2, -1)),
+    ((6,), (0, 2)),
+    ((), (-1,)),
+    ((1,), ()),
+]
+
+
+@pytest.mark.parametrize("method", ["reshape", "view"])
+def test_reshape_infers_the_size_as_aten(torch: Any, method: str) -> None:
+    # ATen's infer_size: one -1, no other negative size, and a -1 among 0 elements is
+    # ambiguous (gradviz said "shape '[-1, 0]' is invalid for input of size 0").
+    def run(lib: Any, shape: tuple[int, ...], target: tuple[int, ...]) -> Any:
+        try:
+            return tuple(getattr(lib.zeros(shape), method)(target).shape)
+        except RuntimeError as error:
+            return str(error)
+
+    for shape, target in RESHAPES:
+        assert run(gradviz, shape, target) == run(torch, shape, target), (shape, target)

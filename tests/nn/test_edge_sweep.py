@@ -603,9 +603,6 @@ _NAN_GRAD = (
     "(x <= t ? 0 : g) lets it through"
 )
 KNOWN: dict[str, str] = {
-    "Bilinear-in2-0": "shape.reshape's error for -1 among 0 elements is not ATen's 'cannot "
-    "reshape tensor of 0 elements into shape [-1, 0] because the unspecified dimension size "
-    "-1 can be any value and is ambiguous'",
     "RMSNorm-t": "rms_norm does not end with ATen's .contiguous() (CloneBackward0) yet",
 }
 

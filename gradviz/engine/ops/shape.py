@@ -70,19 +70,30 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def _infer(shape: tuple[int, ...], numel: int, src: tuple[int, ...]) -> tuple[int, ...]:
-    if shape.count(-1) > 1:
-        raise RuntimeError("only one dimension can be inferred")
+    """Return ``shape`` with its ``-1`` resolved for ``numel`` elements (ATen's infer_size)."""
+    inferred = None
     known = 1
-    for s in shape:
-        if s != -1:
+    for i, s in enumerate(shape):
+        if s == -1:
+            if inferred is not None:
+                raise RuntimeError("only one dimension can be inferred")
+            inferred = i
+        elif s >= 0:
             known *= s
-    if -1 in shape:
-        if known == 0 or numel % known:
+        else:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {list(shape)}")
+    if inferred is None:
+        if known != numel:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape = tuple(numel // known if s == -1 else s for s in shape)
-    elif known != numel:
+        return shape
+    if numel == known == 0:
+        raise RuntimeError(
+            f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+            "unspecified dimension size -1 can be any value and is ambiguous"
+        )
+    if known == 0 or numel % known:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-    return shape
+    return shape[:inferred] + (numel // known,) + shape[inferred + 1 :]
 
 
 # ---------------------------------------------------------------------------- views
