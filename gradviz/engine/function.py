@@ -849,10 +849,13 @@ def infer_size(*shapes: tuple[int, ...]) -> tuple[int, ...]:
 def _raise_broadcast_error(inputs: tuple[Any, ...], message: str) -> None:
     """Raise PyTorch's error when the tensor inputs of an op do not broadcast together.
 
-    Called when a kernel raised the array library's broadcasting ValueError. Only when that
-    error names exactly the op's tensor inputs (an elementwise op on them; not an internal
-    step such as a bias added to a product) is it PyTorch's size mismatch; otherwise this
-    returns and the caller re-raises the original error.
+    Called when a kernel raised the array library's broadcasting ValueError. It is PyTorch's
+    size mismatch when that error names exactly the op's tensor inputs, or, for a broadcast
+    of operands, names the shape of every tensor input in any order, maybe with a 0-d
+    operand or a mask (``other - self`` for rsub, ``where(mask, value, self)`` for
+    masked_fill); the shapes are then reported in the kernel's order, as ATen's
+    ``infer_size`` does. Otherwise (an internal step such as a bias added to a product, an
+    assignment to an indexing result) this returns and the caller re-raises the original.
     """
     import re  # noqa: PLC0415 - error path only
 
@@ -861,8 +864,9 @@ def _raise_broadcast_error(inputs: tuple[Any, ...], message: str) -> None:
         tuple(int(d) for d in found.split(",") if d.strip())
         for found in re.findall(r"\(([\d,\s]*)\)", message)
     ]
-    if named == shapes:
-        infer_size(*shapes)
+    operands = "operands could not be broadcast" in message or "to a single shape" in message
+    if named == shapes or (operands and shapes and set(shapes) <= set(named)):
+        infer_size(*named)
 
 
 def _raise_device_mismatch(cls: type[Op], inputs: tuple[Any, ...]) -> None:

@@ -367,3 +367,31 @@ def test_reshape_infers_the_size_as_aten(torch: Any, method: str) -> None:
 
     for shape, target in RESHAPES:
         assert run(gradviz, shape, target) == run(torch, shape, target), (shape, target)
+
+
+MISMATCHED: dict[str, Any] = {
+    "rsub": lambda lib, a, b: lib.rsub(a, b),
+    "rsub-alpha": lambda lib, a, b: lib.rsub(a, b, alpha=2),
+    "sub-alpha": lambda lib, a, b: lib.sub(a, b, alpha=2),
+    "xlogy": lambda lib, a, b: lib.xlogy(a, b),
+    "mul": lambda lib, a, b: a * b,
+    "masked_fill-tensor": lambda lib, a, b: a.masked_fill(b > 0, lib.tensor(2.0)),
+    "masked_fill-number": lambda lib, a, b: a.masked_fill(b > 0, 2.0),
+    "where": lambda lib, a, b: lib.where(b > 0, a, 0.0),
+}
+
+
+@pytest.mark.parametrize("name", list(MISMATCHED))
+def test_shapes_that_do_not_broadcast_give_pytorch_error(torch: Any, name: str) -> None:
+    # The size mismatch is reported for the operands in the order ATen combines them
+    # (rsub: other - self; masked_fill: the mask, then self), never NumPy's ValueError.
+    def run(lib: Any, a: tuple[int, ...], b: tuple[int, ...], grad: bool) -> Any:
+        x = lib.ones(a, requires_grad=grad)
+        try:
+            return tuple(MISMATCHED[name](lib, x, lib.ones(b)).shape)
+        except Exception as error:  # noqa: BLE001 - the error itself is compared
+            return type(error).__name__, str(error)
+
+    for a, b in [((2, 3), (4, 1, 2)), ((4, 1, 2), (2, 3)), ((2, 3), (2, 4)), ((3,), (2, 2))]:
+        for grad in (False, True):
+            assert run(gradviz, a, b, grad) == run(torch, a, b, grad), (a, b, grad)
