@@ -16,6 +16,7 @@ they still disagree, so a fix shows up.
 
 from __future__ import annotations
 
+import math
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -395,3 +396,83 @@ def test_shapes_that_do_not_broadcast_give_pytorch_error(torch: Any, name: str) 
     for a, b in [((2, 3), (4, 1, 2)), ((4, 1, 2), (2, 3)), ((2, 3), (2, 4)), ((3,), (2, 2))]:
         for grad in (False, True):
             assert run(gradviz, a, b, grad) == run(torch, a, b, grad), (a, b, grad)
+
+
+def _index(lib: Any, values: Any) -> Any:
+    return lib.tensor(values, dtype=lib.int64)
+
+
+INDEX_CASES: dict[str, Any] = {
+    "gather-empty-input": lambda lib, x: lib.gather(x((0, 3)), 0, _index(lib, [[0, 1]])),
+    "gather-empty-index": lambda lib, x: lib.gather(x((2, 3)), 1, _index(lib, [[], []])),
+    "gather-empty-dim": lambda lib, x: lib.gather(x((2, 0)), 1, _index(lib, [[0], [0]])),
+    "gather-high": lambda lib, x: lib.gather(x((2, 3)), 1, _index(lib, [[3], [0]])),
+    "gather-negative": lambda lib, x: lib.gather(x((2, 3)), 1, _index(lib, [[-1], [0]])),
+    "gather-first-bad": lambda lib, x: lib.gather(x((2, 3)), 0, _index(lib, [[0, 4], [-1, 0]])),
+    "gather-0d": lambda lib, x: lib.gather(x(()), 0, _index(lib, 0)),
+    "gather-0d-1d-index": lambda lib, x: lib.gather(x(()), 0, _index(lib, [0, 0])),
+    "gather-0d-high": lambda lib, x: lib.gather(x(()), 0, _index(lib, 1)),
+    "gather-1d-0d-index": lambda lib, x: lib.gather(x((3,)), 0, _index(lib, 2)),
+    "gather-size1": lambda lib, x: lib.gather(x((1,)), 0, _index(lib, [0, 0, 0])),
+    "gather-ndim": lambda lib, x: lib.gather(x((2, 3)), 1, _index(lib, [0])),
+    "scatter_add-empty-input": lambda lib, x: lib.scatter_add(
+        x((0, 3)), 0, _index(lib, [[0]]), x((1, 1))
+    ),
+    "scatter_add-empty-index": lambda lib, x: lib.scatter_add(
+        x((2, 3)), 1, _index(lib, [[], []]), x((2, 0))
+    ),
+    "scatter_add-high": lambda lib, x: lib.scatter_add(x((2, 3)), 1, _index(lib, [[3]]), x((1, 1))),
+    "scatter_add-negative": lambda lib, x: lib.scatter_add(
+        x((2, 3)), 1, _index(lib, [[-1]]), x((1, 1))
+    ),
+    "scatter_add-0d": lambda lib, x: lib.scatter_add(x(()), 0, _index(lib, 0), x(())),
+    "scatter_add-0d-high": lambda lib, x: lib.scatter_add(x(()), 0, _index(lib, 1), x(())),
+    "scatter_add-size1": lambda lib, x: lib.scatter_add(x((1,)), 0, _index(lib, [0, 0]), x((2,))),
+    "scatter_add-small-src": lambda lib, x: lib.scatter_add(
+        x((2, 3)), 1, _index(lib, [[0, 1]]), x((1, 1))
+    ),
+    "scatter-high": lambda lib, x: lib.scatter(
+        x((2, 3)), 1, _index(lib, [[1, 4], [-1, 0]]), x((2, 2))
+    ),
+    "index_select-empty-input": lambda lib, x: lib.index_select(x((0, 3)), 0, _index(lib, [0])),
+    "index_select-empty-input-dim1": lambda lib, x: lib.index_select(
+        x((0, 3)), 1, _index(lib, [3])
+    ),
+    "index_select-empty-index": lambda lib, x: lib.index_select(x((2, 3)), 1, _index(lib, [])),
+    "index_select-dim1-high": lambda lib, x: lib.index_select(x((2, 3)), 1, _index(lib, [0, 3])),
+    "index_select-dim1-negative": lambda lib, x: lib.index_select(x((2, 3)), 1, _index(lib, [-1])),
+    "index_select-dim0-high": lambda lib, x: lib.index_select(x((2, 3)), 0, _index(lib, [2])),
+    "index_select-dim2-high": lambda lib, x: lib.index_select(x((2, 3, 4)), 2, _index(lib, [4])),
+    "index_select-1d-high": lambda lib, x: lib.index_select(x((3,)), 0, _index(lib, [3])),
+    "index_select-0d": lambda lib, x: lib.index_select(x(()), 0, _index(lib, [0])),
+    "index_select-0d-0d-index": lambda lib, x: lib.index_select(x(()), 0, _index(lib, 0)),
+    "index_select-0d-high": lambda lib, x: lib.index_select(x(()), 0, _index(lib, [1])),
+    "index_select-0d-two": lambda lib, x: lib.index_select(x(()), 0, _index(lib, [0, 0])),
+    "index_select-1d-0d-index": lambda lib, x: lib.index_select(x((3,)), 0, _index(lib, 1)),
+    "index_select-size1-high": lambda lib, x: lib.index_select(x((2, 1)), 1, _index(lib, [1])),
+    "index_select-float-index": lambda lib, x: lib.index_select(x((2, 3)), 1, lib.tensor([0.0])),
+}
+
+
+@pytest.mark.parametrize("name", list(INDEX_CASES))
+def test_index_ops_on_edge_inputs_match_torch(torch: Any, name: str) -> None:
+    # gather/scatter/index_select on empty, 0-d and size-1 dims: PyTorch's errors (not
+    # NumPy's IndexError), 0-d operands counted as 1-D, and the gradient of the input.
+    def run(lib: Any) -> Any:
+        leaves: list[Any] = []
+
+        def make(shape: tuple[int, ...]) -> Any:
+            values = np.arange(1, math.prod(shape) + 1, dtype=np.float64).reshape(shape)
+            leaves.append(lib.tensor(values, requires_grad=True))
+            return leaves[-1]
+
+        try:
+            out = INDEX_CASES[name](lib, make)
+        except Exception as error:  # noqa: BLE001 - the error itself is compared
+            return type(error).__name__, str(error).split("\nException raised")[0]
+        weight = lib.tensor(np.arange(out.numel(), dtype=np.float64).reshape(tuple(out.shape)))
+        (out * weight).sum().backward()
+        grads = [None if t.grad is None else repr(t.grad.tolist()) for t in leaves]
+        return tuple(out.shape), repr(out.tolist()), out.grad_fn.name(), grads
+
+    assert run(gradviz) == run(torch)

@@ -6,6 +6,7 @@ through a view are seen by the checks that guard saved tensors, as in PyTorch.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -1214,9 +1215,14 @@ class Gather(Op):
         ctx.dim = dim
         ctx.self_sym_sizes = a.shape
         ctx.save_array("index", index)
+        xp = backend.namespace(a)
+        if a.ndim == 0 or index.ndim == 0:
+            # A 0-d input or index counts as 1-D (ATen's ensure_nonempty_dim).
+            flat = xp.reshape(a, (a.size,))
+            return xp.reshape(xp.take(flat, xp.reshape(index, (index.size,))), index.shape)
         # NOTE: indexing, not take_along_axis: PyTorch's index may be smaller than the input
         # in the other dims (it picks from the leading part of each).
-        return backend.getitem(a, _along_axis_key(backend.namespace(a), index, dim))
+        return backend.getitem(a, _along_axis_key(xp, index, dim))
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
@@ -1235,6 +1241,11 @@ class _ScatterAddInto(Op):
         ctx.dim = dim
         ctx.save_array("index", index)
         xp = backend.namespace(g)
+        if not shape or index.ndim == 0:  # 0-d operands count as 1-D, as in Gather
+            out = backend.zeros(g, (math.prod(shape),))
+            flat = (xp.reshape(index, (index.size,)),)
+            backend.scatter_add(out, flat, xp.reshape(g, (g.size,)))
+            return xp.reshape(out, shape)
         out = backend.zeros(g, shape)
         backend.scatter_add(out, _along_axis_key(xp, index, dim), g)
         return out
@@ -1263,24 +1274,79 @@ def _long_index(fn: str, index: Any) -> Any:
     return index._data
 
 
+def _check_index_bounds(idx: Any, size: int, dim: int) -> None:
+    """Raise ATen's scatter/gather error for an entry of ``idx`` outside ``[0, size)``.
+
+    It names the first such entry in C order, as ATen's kernel meets them.
+    """
+    if _out_of_bounds(idx, size, negative=False) is not None:
+        bad = _first_out_of_bounds(idx, size)
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _first_out_of_bounds(idx: Any, size: int) -> int:
+    """Return the first entry (C order) of the index array ``idx`` outside ``[0, size)``."""
+    xp = backend.namespace(idx)
+    flat = xp.reshape(idx, (idx.size,))
+    outside = xp.astype((flat < 0) | (flat >= size), xp.int8)  # argmax refuses bool arrays
+    return int(flat[int(xp.argmax(outside))])
+
+
+def _scatter_checks(fn: str, input: Tensor, d: int, index: Any, src: Any) -> Any:  # noqa: A002
+    """Check a scatter's index as ATen does; return its array, with as many dims as ``input``.
+
+    A 0-d tensor counts as 1-D (ATen's ``ensure_nonempty_dim``) and an empty index skips
+    the shape checks.
+    """
+    idx = _long_index(fn, index)
+    if idx.size and max(idx.ndim, 1) != max(input.ndim, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    if isinstance(src, Tensor):
+        if src.dtype != input.dtype:
+            raise RuntimeError(f"{fn}(): Expected self.dtype to be equal to src.dtype")
+        if idx.size and max(src.ndim, 1) != max(idx.ndim, 1):
+            raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    want, have = tuple(idx.shape) or (1,), tuple(input.shape) or (1,)
+    source = tuple(src.shape) or (1,) if isinstance(src, Tensor) else None
+    for k in range(len(want) if idx.size else 0):
+        over_self = k != d and want[k] > have[k]
+        if over_self or (source is not None and want[k] > source[k]):
+            tail = "" if source is None else f" and to be no larger size than src {list(src.shape)}"
+            raise RuntimeError(
+                f"Expected index {list(idx.shape)} to be no larger than self "
+                f"{list(input.shape)} apart from dimension {d}{tail}"
+            )
+    _check_index_bounds(idx, input.shape[d] if input.ndim else 1, d)
+    xp = backend.namespace(idx)
+    idx = xp.astype(idx, xp.int64)
+    return idx if idx.ndim == input.ndim else xp.reshape(idx, (1,) * input.ndim)
+
+
 @register("gather")
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002
     """Return ``input`` values picked along ``dim`` by ``index`` (``GatherBackward0``).
 
+    A 0-d input or index counts as 1-D, as in PyTorch.
+
     Raises:
-        RuntimeError: a non-integer index, or one larger than ``input`` in a dim other than
-            ``dim`` (PyTorch's messages).
+        RuntimeError: a non-integer index, one with another number of dims than ``input``,
+            larger than ``input`` in a dim other than ``dim``, or an entry outside
+            ``[0, input.size(dim))`` (PyTorch's messages).
     """
     d = norm_dim(dim, input.ndim)
     data = _long_index("gather", index)
-    have, want = tuple(input.shape), tuple(data.shape)
-    larger = [k for k in range(min(len(want), len(have))) if k != d and want[k] > have[k]]
-    if len(want) == len(have) and larger:
-        bad = larger[0]
+    if not data.size:
+        return Gather.apply(input, dim=d, index=data)
+    have, want = tuple(input.shape) or (1,), tuple(data.shape) or (1,)
+    if len(want) != len(have):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    larger = [k for k in range(len(want)) if k != d and want[k] > have[k]]
+    if larger:
         raise RuntimeError(
-            f"Size does not match at dimension {bad} expected index {list(want)} to be no "
-            f"larger than self {list(have)} apart from dimension {d}"
+            f"Size does not match at dimension {larger[0]} expected index {list(data.shape)} "
+            f"to be no larger than self {list(input.shape)} apart from dimension {d}"
         )
+    _check_index_bounds(data, have[d], d)
     return Gather.apply(input, dim=d, index=data)
 
 
@@ -1309,10 +1375,15 @@ class ScatterAdd(Op):
 
 @register("scatter_add")
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:  # noqa: A002
-    """Return a copy of ``input`` with ``src`` added at ``index`` along ``dim``."""
-    return ScatterAdd.apply(
-        input, src, dim=norm_dim(dim, input.ndim), index=_long_index("scatter", index)
-    )
+    """Return a copy of ``input`` with ``src`` added at ``index`` along ``dim``.
+
+    Raises:
+        RuntimeError: a bad index (dtype, dimensions, sizes, bounds) or mixed dtypes, with
+            PyTorch's messages.
+    """
+    d = norm_dim(dim, input.ndim)
+    idx = _scatter_checks("scatter", input, d, index, src)
+    return ScatterAdd.apply(input, src, dim=d, index=idx)
 
 
 class IndexSelect(Op):
@@ -1324,23 +1395,54 @@ class IndexSelect(Op):
         ctx.dim = dim
         ctx.self_sym_sizes = a.shape
         ctx.save_array("index", index)
-        return backend.namespace(a).take(a, index, axis=dim)
+        xp = backend.namespace(a)
+        if a.ndim == 0:  # one index, 0 (checked): the value itself, as ATen's result
+            return xp.asarray(a, copy=True)
+        return xp.take(a, index, axis=dim)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
+        if not ctx.self_sym_sizes:
+            return g
         key = (slice(None),) * ctx.dim + (ctx._unpack("index"),)
         return _Unindex.apply(g, shape=ctx.self_sym_sizes, key=key, accumulate=True)
 
 
 @register("index_select")
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002
-    """Return the slices of ``input`` along ``dim`` listed by ``index``."""
+    """Return the slices of ``input`` along ``dim`` listed by ``index``.
+
+    Raises:
+        IndexError: ``index`` has more than one dim, or an entry outside ``[0, size)`` where
+            ATen's general loop checks it ('index out of range in self').
+        RuntimeError: a 0-d input with other than one index, a non-integer index, an empty
+            ``dim``, or an entry outside ``[0, size)`` where ATen's dim-1 or empty-input path
+            checks it ('INDICES element is out of DATA bounds').
+    """
+    d = norm_dim(dim, input.ndim)
     idx = (
         index._data if isinstance(index, Tensor) else backend.namespace(input._data).asarray(index)
     )
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    return IndexSelect.apply(input, dim=norm_dim(dim, input.ndim), index=idx)
+    if input.ndim == 0 and idx.size != 1:
+        raise RuntimeError(
+            f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)"
+        )
+    if not isinstance(index, Tensor) or index.dtype.name not in ("int64", "int32"):
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+    idx = backend.namespace(idx).reshape(idx, (idx.size,))
+    size = input.shape[d] if input.ndim else 1
+    if input.ndim > 1 and idx.size and input.numel() == 0 and not size:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
+    bad = _out_of_bounds(idx, size, negative=False)
+    if bad is not None:
+        # NOTE: ATen's paths word it differently: dim 1 or an empty input, else the loop's.
+        if input.ndim > 1 and (d == 1 or input.numel() == 0):
+            first = _first_out_of_bounds(idx, size)
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={first} axis_dim={size}")
+        raise IndexError("index out of range in self")
+    return IndexSelect.apply(input, dim=d, index=idx)
 
 
 class MaskedSelect(Op):

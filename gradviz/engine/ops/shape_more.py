@@ -1286,34 +1286,6 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
 # ---------------------------------------------------------------------------- scatter
 
 
-def _scatter_checks(fn: str, input: Tensor, d: int, index: Any, src: Any) -> Any:  # noqa: A002
-    idx = S._long_index(fn, index)
-    if idx.ndim != input.ndim and idx.ndim:
-        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
-    if isinstance(src, Tensor):
-        if src.dtype != input.dtype:
-            raise RuntimeError(f"{fn}(): Expected self.dtype to be equal to src.dtype")
-        if src.ndim != idx.ndim and idx.ndim:
-            raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
-    for k in range(idx.ndim):
-        over_self = k != d and idx.shape[k] > input.shape[k]
-        over_src = isinstance(src, Tensor) and idx.shape[k] > src.shape[k]
-        if over_self or over_src:
-            tail = (
-                f" and to be no larger size than src {list(src.shape)}"
-                if isinstance(src, Tensor)
-                else ""
-            )
-            raise RuntimeError(
-                f"Expected index {list(idx.shape)} to be no larger than self "
-                f"{list(input.shape)} apart from dimension {d}{tail}"
-            )
-    size = input.shape[d] if input.ndim else 1
-    _check_bounds(idx, size, d, negative=False)
-    idx = _wrap(idx, size)
-    return idx if idx.ndim == input.ndim else backend.namespace(idx).reshape(idx, (1,) * input.ndim)
-
-
 def _src_part(xp: Any, src: Any, index: Any) -> Any:
     return backend.getitem(src, tuple(slice(0, s) for s in index.shape))
 
@@ -1549,7 +1521,7 @@ def scatter(
     if src is None:
         raise TypeError("scatter() missing 1 required argument: 'src' (or 'value')")
     d = norm_dim(dim, input.ndim)
-    idx = _scatter_checks("scatter", input, d, index, src)
+    idx = S._scatter_checks("scatter", input, d, index, src)
     if reduce is not None:
         if reduce not in _SCATTER_REDUCE:
             raise RuntimeError("reduce argument must be either add or multiply.")
@@ -1607,7 +1579,7 @@ def scatter_reduce(
             f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
         )
     d = norm_dim(dim, input.ndim)
-    idx = _scatter_checks("scatter", input, d, index, src)
+    idx = S._scatter_checks("scatter", input, d, index, src)
     return ScatterReduce.apply(
         input, src, dim=d, index=idx, reduce=reduce, include_self=bool(include_self)
     )
