@@ -1605,11 +1605,7 @@ class Xlogy(Op):
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
-        xp = backend.namespace(a)
-        zero = a == 0
-        out = a * xp.log(xp.where(zero, xp.ones_like(b), b))
-        # NOTE: 0 * log(y) is 0, except that a NaN y stays NaN (PyTorch's xlogy).
-        return xp.where(xp.isnan(b), b, xp.where(zero, xp.zeros_like(out), out))
+        return _xlogy_kernel(a, b)
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:
@@ -1620,9 +1616,65 @@ class Xlogy(Op):
         return ga, gb
 
 
+def _xlogy_kernel(a: Any, b: Any) -> Any:
+    xp = backend.namespace(a if hasattr(a, "shape") else b)
+    zero = a == 0
+    out = a * xp.log(xp.where(zero, xp.ones_like(b), b))
+    # NOTE: 0 * log(y) is 0, except that a NaN y stays NaN (PyTorch's xlogy).
+    return xp.where(xp.isnan(b), b, xp.where(zero, xp.zeros_like(out), out))
+
+
+class XlogyNumberOther(Op):
+    """``xlogy(x, c)`` for a Python number c. d/dx = log(c) (PyTorch's XlogyBackward2)."""
+
+    node = "XlogyBackward2"
+    saves = ("self",)
+    attrs = ("other",)
+    promotes = "float"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, other: float = 1.0) -> Any:
+        ctx.other = other
+        c = backend.zeros(a, (), a.dtype) + other  # 0-d, on the tensor's device and dtype
+        ctx._log_other = backend.namespace(a).log(c)  # in the tensor's dtype, as ATen
+        return _xlogy_kernel(a, c)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        return g * const(ctx._log_other)
+
+
+class XlogyNumberSelf(Op):
+    """``xlogy(s, y)`` for a Python number s. d/dy = s / y (PyTorch's XlogyBackward1)."""
+
+    node = "XlogyBackward1"
+    inputs = ("other",)
+    saves = ("other",)
+    attrs = ("self",)
+    promotes = "float"
+
+    @staticmethod
+    def forward(ctx: Any, b: Any, self: float = 1.0) -> Any:
+        ctx.self = self
+        return _xlogy_kernel(backend.zeros(b, (), b.dtype) + self, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Any:
+        (b,) = ctx.saved_tensors
+        return g * ctx.self / b
+
+
 @register("xlogy")
 def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002
-    """Return ``input * log(other)``, defined as 0 where ``input`` is 0 (``XlogyBackward0``)."""
+    """Return ``input * log(other)``, defined as 0 where ``input`` is 0.
+
+    ``XlogyBackward0`` for two tensors; ``XlogyBackward1``/``XlogyBackward2`` when the
+    first/second is a Python number, as in PyTorch (the result takes the tensor's dtype).
+    """
+    if not isinstance(input, Tensor):
+        return XlogyNumberSelf.apply(other, self=input)
+    if not isinstance(other, Tensor):
+        return XlogyNumberOther.apply(input, other=other)
     return Xlogy.apply(input, other)
 
 
