@@ -197,3 +197,12 @@ def test_double_backward_on_strict() -> None:
     with pytest.warns(UserWarning, match="reference cycle"):
         (x**3).sum().backward(create_graph=True)
     assert x.grad.device == S1 and x.grad.grad_fn.name() == "CopyBackwards"
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape", [(0, 3), (2, 0)], ids=str)
+def test_softmax_of_an_empty_tensor_runs_on_strict(name: str, shape: tuple[int, int]) -> None:
+    x = gradviz.zeros(shape, device=S1, requires_grad=True)
+    y = getattr(gradviz, name)(x, 1)
+    y.sum().backward()
+    assert (tuple(y.shape), y.device, tuple(x.grad.shape), x.grad.device) == (shape, S1, shape, S1)

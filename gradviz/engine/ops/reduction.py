@@ -416,7 +416,8 @@ def spread(a: Any, dims: tuple[int, ...], correction: float, keepdims: bool, *, 
     A slice with no degrees of freedom left (n <= correction) gives inf or NaN, as in
     PyTorch; :func:`warn_degrees_of_freedom` has said so, so NumPy's warnings are silenced.
     """
-    fn = backend.namespace(a).std if root else backend.namespace(a).var
+    xp = backend.namespace(a)
+    fn = xp.std if root else xp.var
     if _reduction_factor(tuple(a.shape), dims) > correction:
         return fn(a, axis=dims, correction=correction, keepdims=keepdims)
     with warnings.catch_warnings():
@@ -760,7 +761,7 @@ class Softmax(Op):
         xp = backend.namespace(a)
         axes = (dim,) if a.ndim else ()
         if not a.size:  # an empty batch or class dimension: nothing to normalise
-            return a.copy()
+            return backend.copy(a)
         e = xp.exp(a - xp.max(a, axis=axes, keepdims=True))
         return e / xp.sum(e, axis=axes, keepdims=True)
 
@@ -788,7 +789,7 @@ class LogSoftmax(Op):
         axes = (dim,) if a.ndim else ()
         top = backend.reduce_max(a, axis=axes, keepdims=True) if a.size else None
         if top is None:  # an empty batch or class dimension: nothing to normalise
-            out, e = a.copy(), a.copy()
+            out, e = backend.copy(a), backend.copy(a)
             total = xp.ones_like(xp.sum(a, axis=axes, keepdims=True))
         elif float(backend.reduce_max(xp.abs(top))) <= _UNSHIFTED_RANGE:  # False for NaN
             # The usual case: one pass less over the input than shifting by the maximum.
