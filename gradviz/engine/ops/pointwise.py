@@ -285,15 +285,15 @@ class Remainder(Op):
 
 
 def _remainder(a: Any, b: Any) -> Any:
-    """Python's modulus (the result takes the divisor's sign)."""
-    xp = backend.namespace(a if hasattr(a, "shape") else b)
+    """Python's modulus (the result takes the divisor's sign).
+
+    For floats it is exact, as ATen's fmod-based kernel (``a - floor(a / b) * b`` was off in
+    the last bit for a third of the values, and NaN for an infinite divisor).
+    """
     dtype = _dtype(a, b)
-    if is_floating(dtype):
-        # NOTE: ATen's fmod-based kernel, exact (a - floor(a / b) * b was off in the last bit
-        # for a third of the values, and NaN for an infinite divisor).
-        return xp.remainder(a, b)
-    _check_integer_divisor("remainder_cpu", dtype, b)
-    return xp.remainder(a, b)
+    if not is_floating(dtype):
+        _check_integer_divisor("remainder_cpu", dtype, b)
+    return backend.namespace(a if hasattr(a, "shape") else b).remainder(a, b)
 
 
 class FmodScalar(Op):
@@ -335,14 +335,11 @@ class Fmod(Op):
 
 
 def _fmod(a: Any, b: Any) -> Any:
-    """C's fmod (the result takes the dividend's sign)."""
-    xp = backend.namespace(a if hasattr(a, "shape") else b)
+    """C's fmod (the result takes the dividend's sign), for floats and integers alike."""
     dtype = _dtype(a, b)
-    if is_floating(dtype):
-        return backend.fmod(a, b)
-    _check_integer_divisor("fmod_cpu", dtype, b)
-    r = xp.remainder(a, b)
-    return xp.where((r != 0) & ((r < 0) != (a < 0)), r - b, r)
+    if not is_floating(dtype):
+        _check_integer_divisor("fmod_cpu", dtype, b)
+    return backend.fmod(a, b)
 
 
 def _dtype(a: Any, b: Any) -> Any:
