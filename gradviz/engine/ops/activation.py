@@ -54,14 +54,6 @@ def _masked(g: Tensor, keep: Any) -> Tensor:
     return P.where(const(keep), g, P.zero_grad(g))
 
 
-def _dropped(g: Tensor, drop: Any) -> Tensor:
-    """Return 0 where the boolean array ``drop`` holds, else ``g`` (differentiable in ``g``).
-
-    ATen's ``drop ? 0 : g``: a NaN input, for which every comparison is False, passes ``g``.
-    """
-    return P.where(const(drop), P.zero_grad(g), g)
-
-
 # ---------------------------------------------------------------------------- hard activations
 
 
@@ -133,7 +125,7 @@ class Hardshrink(Op):
     def backward(ctx: Any, g: Tensor) -> Any:
         (a,) = ctx.saved_tensors
         data = a._data
-        return _dropped(g, (data >= -ctx.lambd) & (data <= ctx.lambd))
+        return P.zero_where(g, (data >= -ctx.lambd) & (data <= ctx.lambd))
 
 
 def hardshrink(input: Tensor, lambd: float) -> Tensor:  # noqa: A002
@@ -182,7 +174,7 @@ class Threshold(Op):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Any:
         (a,) = ctx.saved_tensors
-        return _dropped(g, a._data <= ctx.threshold)
+        return P.zero_where(g, a._data <= ctx.threshold)
 
 
 class ThresholdInplace(Threshold):

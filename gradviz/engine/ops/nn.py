@@ -1570,8 +1570,7 @@ class Hardtanh(Op):
     def backward(ctx: Any, g: Tensor) -> Any:
         (a,) = ctx.saved_tensors
         data = a._data
-        drop = (data <= ctx.min_val) | (data >= ctx.max_val)
-        return P.where(const(drop), P.zero_grad(g), g)
+        return P.zero_where(g, (data <= ctx.min_val) | (data >= ctx.max_val))
 
 
 def hardtanh(input: Tensor, min_val: float, max_val: float) -> Tensor:  # noqa: A002

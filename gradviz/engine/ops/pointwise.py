@@ -365,6 +365,14 @@ def zero_grad(g: Tensor) -> Tensor:
     return const(backend.zeros(g._data, g._data.shape))
 
 
+def zero_where(g: Tensor, drop: Any) -> Tensor:
+    """Return 0 where the boolean array ``drop`` holds, else ``g`` (differentiable in ``g``).
+
+    ATen's ``drop ? 0 : g``: a NaN input, for which every comparison is False, passes ``g``.
+    """
+    return where(const(drop), zero_grad(g), g)
+
+
 class Neg(Op):
     node = "NegBackward0"
 
